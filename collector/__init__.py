@@ -1,0 +1,80 @@
+"""collector: zero-instrumentation observability for LLM agents, from the kernel boundary."""
+
+from .framework.core.analyzer import Analyzer, AnalyzerChain, FunctionAnalyzer
+from .framework.core.errors import (
+    AnalyzerError,
+    CollectorError,
+    ConfigError,
+    FilterSyntaxError,
+    ParseError,
+    PrivilegeError,
+    RunnerError,
+    ToolNotFoundError,
+)
+from .framework.core.events import (
+    Custom,
+    Event,
+    FileOpen,
+    HttpExchange,
+    LlmCall,
+    ProcessExec,
+    ProcessExit,
+    ProcessFork,
+    SseMessage,
+    TlsClose,
+    TlsData,
+    TlsHandshake,
+    TokenUsage,
+    ToolCall,
+    ToolLost,
+    ToolStatus,
+)
+from .framework.core.stats import RunnerStats
+from .framework.runners import (
+    CommandRunner,
+    ProcessRunner,
+    ReplayRunner,
+    Runner,
+    RunnerBuilder,
+    SslRunner,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analyzer",
+    "AnalyzerChain",
+    "AnalyzerError",
+    "CollectorError",
+    "CommandRunner",
+    "ConfigError",
+    "Custom",
+    "Event",
+    "FileOpen",
+    "FilterSyntaxError",
+    "FunctionAnalyzer",
+    "HttpExchange",
+    "LlmCall",
+    "ParseError",
+    "PrivilegeError",
+    "ProcessExec",
+    "ProcessExit",
+    "ProcessFork",
+    "ProcessRunner",
+    "ReplayRunner",
+    "Runner",
+    "RunnerBuilder",
+    "RunnerError",
+    "RunnerStats",
+    "SseMessage",
+    "SslRunner",
+    "TlsClose",
+    "TlsData",
+    "TlsHandshake",
+    "TokenUsage",
+    "ToolCall",
+    "ToolLost",
+    "ToolNotFoundError",
+    "ToolStatus",
+    "__version__",
+]

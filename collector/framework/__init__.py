@@ -1,0 +1,1 @@
+"""The collector framework: core types, runners and analyzers."""

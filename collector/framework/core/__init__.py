@@ -1,0 +1,1 @@
+"""Core types: events, errors, the analyzer protocol, line framing, clocks and stats."""

@@ -1,0 +1,78 @@
+"""Splits a byte stream into lines with a maximum length; does no I/O (feed bytes, get lines)."""
+
+from __future__ import annotations
+
+DEFAULT_MAX_LINE = 64 * 1024 * 1024
+
+
+class LineFramer:
+    """Frames `\\n`-terminated lines; a line longer than `max_line` is skipped whole and counted.
+
+    The same byte stream yields the same lines however it is chunked. Memory held is bounded by
+    `max_line` plus one chunk.
+    """
+
+    __slots__ = ("_buf", "_discarding", "max_line", "oversize_lines", "oversize_bytes")
+
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        if max_line <= 0:
+            raise ValueError("max_line must be positive")
+        self.max_line = max_line
+        self._buf = bytearray()
+        self._discarding = False
+        self.oversize_lines = 0
+        self.oversize_bytes = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add `data`; return the complete lines it finishes, without their newlines."""
+        if self._discarding:
+            nl = data.find(b"\n")
+            if nl < 0:
+                self.oversize_bytes += len(data)
+                return []
+            self.oversize_bytes += nl
+            self._discarding = False
+            data = data[nl + 1 :]
+        if self._buf:
+            self._buf += data
+            data = bytes(self._buf)
+            self._buf.clear()
+        lines = data.split(b"\n")
+        rest = lines.pop()
+        if len(rest) > self.max_line:
+            self._start_discard(len(rest))
+        elif rest:
+            self._buf += rest
+        max_line = self.max_line
+        for line in lines:
+            if len(line) > max_line:
+                return self._drop_oversize(lines)
+        return lines
+
+    def _drop_oversize(self, lines: list[bytes]) -> list[bytes]:
+        kept = []
+        for line in lines:
+            if len(line) > self.max_line:
+                self.oversize_lines += 1
+                self.oversize_bytes += len(line)
+            else:
+                kept.append(line)
+        return kept
+
+    def _start_discard(self, nbytes: int) -> None:
+        self.oversize_lines += 1
+        self.oversize_bytes += nbytes
+        self._discarding = True
+
+    def close(self) -> bytes | None:
+        """End of stream: return a final line that had no newline, if any."""
+        self._discarding = False
+        if not self._buf:
+            return None
+        tail = bytes(self._buf)
+        self._buf.clear()
+        return tail
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)

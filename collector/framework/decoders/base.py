@@ -1,0 +1,53 @@
+"""The decoder protocol: `decode(line, out)` appends the line's Events to `out` or raises."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from ..core.events import Event
+from ..core.stats import RunnerStats
+
+
+class Decoder(Protocol):
+    def decode(self, line: bytes, out: list[Event]) -> None:
+        """Append the Events of one line (maybe none) to `out`; raise on a malformed line."""
+        ...
+
+    def finish(self, out: list[Event]) -> None:
+        """End of input: append anything still held (e.g. a call missing its last chunk)."""
+        ...
+
+
+class LineFunctionDecoder:
+    """Adapts a user function `line -> Event | Iterable[Event] | None` to the Decoder protocol."""
+
+    def __init__(self, fn: Callable[[bytes], Event | Iterable[Event] | None]) -> None:
+        self._fn = fn
+
+    def decode(self, line: bytes, out: list[Event]) -> None:
+        result = self._fn(line)
+        if result is None:
+            return
+        if isinstance(result, Event):
+            out.append(result)
+        else:
+            out.extend(result)
+
+    def finish(self, out: list[Event]) -> None:
+        return None
+
+
+class ToolDecoderBase:
+    """Shared parts of the decoders for our own tools' JSON lines."""
+
+    source = ""
+
+    def __init__(self, stats: RunnerStats | None = None, boot_offset_ns: int | None = None) -> None:
+        from ..core.clock import boot_to_wall_offset_ns
+
+        self.stats = stats if stats is not None else RunnerStats()
+        self.offset_ns = boot_to_wall_offset_ns() if boot_offset_ns is None else boot_offset_ns
+
+    def finish(self, out: list[Event]) -> None:
+        return None

@@ -1,0 +1,286 @@
+"""The Runner base: read a byte source, frame lines, decode Events, run analyzers, yield batches.
+
+Everything happens in the consumer's task, batch by batch: a consumer that stops pulling stops
+the reading, and the child blocks on its full pipe (backpressure, bounded memory). Use
+`async with runner:` so that the child is always stopped and reaped, whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import anyio
+
+from ..core.analyzer import Analyzer, AnalyzerChain
+from ..core.errors import ConfigError, ParseError
+from ..core.events import Event
+from ..core.framing import DEFAULT_MAX_LINE, LineFramer
+from ..core.stats import RunnerStats
+from ..decoders.base import Decoder
+
+log = logging.getLogger("collector.runners")
+
+TICK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """Settings common to every runner; tool runners add their own fields in subclasses."""
+
+    buffer: int = 1024
+    read_size: int = 256 * 1024
+    max_line: int = DEFAULT_MAX_LINE
+    stderr_lines: int = 50
+    grace_sigint: float = 2.0
+    grace_sigterm: float = 2.0
+    strict: bool = False
+    args: tuple[str, ...] = ()
+    analyzers: tuple[Analyzer, ...] = ()
+    tool_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        for name in ("buffer", "read_size", "max_line", "stderr_lines"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be a positive number, got {getattr(self, name)}")
+        for name in ("grace_sigint", "grace_sigterm"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+
+
+C = TypeVar("C", bound=RunnerConfig)
+R = TypeVar("R", bound="Runner[Any]")
+
+
+class RunnerBuilder(Generic[R, C]):
+    """Chained configuration of a runner: `X.builder().buffer(1024).analyzer(a).build()`."""
+
+    def __init__(self, runner_cls: type[R], config: C) -> None:
+        self._runner_cls = runner_cls
+        self._config = config
+
+    def _set(self, **changes: Any) -> Self:
+        self._config = replace(self._config, **changes)
+        return self
+
+    def buffer(self, events: int) -> Self:
+        """The most events decoded ahead of the consumer in one batch."""
+        return self._set(buffer=events)
+
+    def read_size(self, nbytes: int) -> Self:
+        return self._set(read_size=nbytes)
+
+    def max_line(self, nbytes: int) -> Self:
+        """Lines longer than this are skipped whole and counted as oversize."""
+        return self._set(max_line=nbytes)
+
+    def stderr_lines(self, n: int) -> Self:
+        return self._set(stderr_lines=n)
+
+    def grace(self, sigint: float = 2.0, sigterm: float = 2.0) -> Self:
+        """Seconds to wait after SIGINT, then after SIGTERM, before SIGKILL."""
+        return self._set(grace_sigint=sigint, grace_sigterm=sigterm)
+
+    def args(self, args: Sequence[str]) -> Self:
+        """Extra command-line arguments passed to the tool."""
+        return self._set(args=(*self._config.args, *args))
+
+    def analyzer(self, analyzer: Analyzer) -> Self:
+        """Append an analyzer; analyzers run in the order they were added."""
+        if not isinstance(analyzer, Analyzer):
+            raise ConfigError(f"not an Analyzer: {analyzer!r}")
+        return self._set(analyzers=(*self._config.analyzers, analyzer))
+
+    def analyzers(self, *analyzers: Analyzer) -> Self:
+        for a in analyzers:
+            self.analyzer(a)
+        return self
+
+    def strict(self, enabled: bool = True) -> Self:
+        """Fail the stream on the first analyzer exception instead of isolating it."""
+        return self._set(strict=enabled)
+
+    def tool_path(self, path: str) -> Self:
+        return self._set(tool_path=path)
+
+    @property
+    def config(self) -> C:
+        return self._config
+
+    def build(self) -> R:
+        self._config.validate()
+        return self._runner_cls(self._config)
+
+
+class Runner(Generic[C]):
+    """Base of every runner. Subclasses provide `_open`, `_read`, `_make_decoder` and `_close`."""
+
+    source: ClassVar[str] = "runner"
+    config_class: ClassVar[type[RunnerConfig]] = RunnerConfig
+
+    def __init__(self, config: C) -> None:
+        config.validate()
+        self.config = config
+        self.stats = RunnerStats()
+        self.chain = AnalyzerChain(config.analyzers, strict=config.strict)
+        self._started = False
+        self._stopped = False
+        self._stop_done: anyio.Event | None = None
+        self._framer = LineFramer(config.max_line)
+
+    @classmethod
+    def builder(cls) -> RunnerBuilder[Self, Any]:
+        return RunnerBuilder(cls, cls.config_class())
+
+    @property
+    def name(self) -> str:
+        return self.source
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Start the source (spawn the tool); idempotent."""
+        if self._started:
+            return
+        self._started = True
+        await self._open()
+
+    async def stop(self) -> None:
+        """Stop the source and release everything; idempotent and safe under cancellation."""
+        if self._stop_done is not None:
+            with anyio.CancelScope(shield=True):
+                await self._stop_done.wait()
+            return
+        self._stop_done = anyio.Event()
+        self._stopped = True
+        try:
+            with anyio.CancelScope(shield=True):
+                if self._started:
+                    await self._close()
+                self.chain.close()
+        finally:
+            self._stop_done.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopped
+
+    # -- streams -------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event, one at a time, after the analyzer chain."""
+        async for batch in self.batches():
+            for event in batch:
+                yield event
+
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        """Events in batches (cheaper than one at a time), after the analyzer chain."""
+        await self.start()
+        decoder = self._make_decoder()
+        try:
+            next_tick = time.monotonic() + TICK_SECONDS
+            while not self._stopped:
+                timeout = max(0.0, next_tick - time.monotonic())
+                chunk = await self._read(self.config.read_size, timeout)
+                if chunk is None or time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + TICK_SECONDS
+                    ticked = self.chain.tick() if self.chain else []
+                    if ticked:
+                        self.stats.events += len(ticked)
+                        yield ticked
+                    if chunk is None:
+                        continue
+                if not chunk:
+                    break
+                self.stats.bytes += len(chunk)
+                lines = self._framer.feed(chunk)
+                async for batch in self._decode_lines(decoder, lines):
+                    yield batch
+            tail = self._framer.close()
+            out: list[Event] = []
+            if tail and not self._stopped:
+                self.stats.bytes += 0
+                out = self._decode([tail], decoder)
+            decoder.finish(out)
+            if out:
+                out = self.chain.process(out) if self.chain else out
+            out.extend(self.chain.finish())
+            self._sync_stats()
+            if out:
+                self.stats.events += len(out)
+                yield out
+            await self._after_eof()
+        finally:
+            self._sync_stats()
+            await self.stop()
+
+    async def _decode_lines(self, decoder: Decoder, lines: list[bytes]) -> AsyncIterator[list[Event]]:
+        step = self.config.buffer
+        for start in range(0, len(lines), step):
+            events = self._decode(lines[start : start + step], decoder)
+            async for paced in self._pace(events):
+                if self.chain:
+                    paced = self.chain.process(paced)
+                if paced:
+                    self.stats.events += len(paced)
+                    yield paced
+
+    def _decode(self, lines: list[bytes], decoder: Decoder) -> list[Event]:
+        out: list[Event] = []
+        stats = self.stats
+        stats.lines += len(lines)
+        decode = decoder.decode
+        for line in lines:
+            try:
+                decode(line, out)
+            except (ParseError, ValueError) as exc:
+                stats.parse_errors += 1
+                stats.last_parse_error = _describe_parse_error(exc, line)
+                if stats.parse_errors == 1:
+                    log.warning("%s: skipped a line: %s", self.name, stats.last_parse_error)
+        return out
+
+    def _sync_stats(self) -> None:
+        self.stats.oversize_lines = self._framer.oversize_lines
+        self.stats.analyzer_errors = self.chain.error_count
+        self.stats.last_analyzer_error = self.chain.last_error
+
+    async def _pace(self, events: list[Event]) -> AsyncIterator[list[Event]]:
+        """Hook for replay at recorded pace; by default events go on at once."""
+        yield events
+
+    # -- subclass hooks ------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        raise NotImplementedError
+
+    async def _read(self, max_bytes: int, timeout: float) -> bytes | None:
+        """Next bytes; b'' at end of input; None if nothing arrived within `timeout` seconds."""
+        raise NotImplementedError
+
+    def _make_decoder(self) -> Decoder:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        return None
+
+    async def _after_eof(self) -> None:
+        """Called after the last batch; raise here to report how the source ended."""
+        return None
+
+
+def _describe_parse_error(exc: Exception, line: bytes) -> str:
+    preview = line[:80].decode("utf-8", "backslashreplace")
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{msg} (line starts {preview!r}, {len(line)} bytes)"
