@@ -1,0 +1,1 @@
+"""Front-end output: console lines, summaries."""

@@ -1,0 +1,34 @@
+"""Make captured (hostile) text safe to display: no control bytes, no ANSI, no markup."""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch == "\n":
+        return "\\n"
+    if ch == "\r":
+        return "\\r"
+    if ch == "\t":
+        return "\\t"
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_text(text: str, limit: int | None = None) -> str:
+    """Show control characters (ESC, CR, ...) visibly; cut to `limit` characters with an ellipsis."""
+    if limit is not None and len(text) > limit:
+        text = text[:limit]
+        return _UNSAFE.sub(_visible, text) + "…"
+    return _UNSAFE.sub(_visible, text)
+
+
+def escape_bytes(data: bytes, limit: int | None = None) -> str:
+    """A printable preview of binary data: UTF-8 where valid, \\xNN escapes otherwise."""
+    if limit is not None and len(data) > limit:
+        return escape_text(data[:limit].decode("utf-8", "backslashreplace")) + "…"
+    return escape_text(data.decode("utf-8", "backslashreplace"))
