@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: GPL-2.0
+/* sslsniff: capture TLS plaintext at OpenSSL / GnuTLS call boundaries. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "sslsniff.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define SIGSTOP_NR 19
+
+/* configuration, set by the loader before load */
+const volatile __u32 self_tgid = 0;
+const volatile bool filter_pid = false;
+const volatile bool filter_uid_on = false;
+const volatile __u32 filter_uid = 0;
+const volatile bool filter_comm_on = false;
+const volatile char filter_comm[SSLSNIFF_COMM_LEN] = {};
+const volatile __u64 max_payload = 16ull << 20;
+const volatile bool follow_exec = true;
+const volatile bool follow_open = true;
+const volatile bool stop_new = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20); /* resized by the loader */
+} rb SEC(".maps");
+
+/* control events (exec/open): separate ring so data floods never drop them */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} ctl_rb SEC(".maps");
+
+/* tgids traced under --pid (root + descendants) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* files (dev, inode) userspace has already inspected / attached */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct inode_key);
+	__type(value, __u8);
+} known_inodes SEC(".maps");
+
+struct active_key {
+	__u64 pid_tgid;
+	__u32 kind; /* 0 read, 1 write, 2 handshake */
+	__u32 pad;
+};
+
+struct active_val {
+	__u64 conn;
+	__u64 buf;
+	__u64 outp;
+	__u64 ts;
+	__u32 func;
+	__u32 depth;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct active_key);
+	__type(value, struct active_val);
+} active SEC(".maps");
+
+/* SSL* / gnutls_session_t -> socket fd */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __s32);
+} conn_fd SEC(".maps");
+
+struct scratch {
+	struct data_event ev;
+	__u8 data[SSLSNIFF_SCRATCH];
+};
+
+/* one scratch slot per CPU (plain array indexed by CPU id: per-CPU maps are
+ * limited to 32 KiB values); max_entries is set to the CPU count by the loader */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sslsniff_stats);
+} stats SEC(".maps");
+
+struct path_buf {
+	char p[2 * SSLSNIFF_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_buf);
+} path_scratch SEC(".maps");
+
+/* openat in flight that matched a TLS library name */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct path_buf);
+} open_pending SEC(".maps");
+
+/* per-CPU call counter for kernel call ids */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} call_ctr SEC(".maps");
+
+static __always_inline struct sslsniff_stats *get_stats(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+static __always_inline bool proc_allowed(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pid && !bpf_map_lookup_elem(&traced, &tgid))
+		return false;
+	if (filter_uid_on && (__u32)bpf_get_current_uid_gid() != filter_uid)
+		return false;
+	if (filter_comm_on) {
+		char comm[SSLSNIFF_COMM_LEN] = {};
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (int i = 0; i < SSLSNIFF_COMM_LEN; i++) {
+			if (comm[i] != filter_comm[i])
+				return false;
+			if (comm[i] == 0)
+				break;
+		}
+	}
+	return true;
+}
+
+static __always_inline void fill_common(struct ev_common *c, __u32 type)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	c->type = type;
+	c->pid = pt >> 32;
+	c->tid = (__u32)pt;
+	c->uid = (__u32)bpf_get_current_uid_gid();
+	c->ts_ns = bpf_ktime_get_boot_ns();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
+static __always_inline __u32 func_kind(__u32 func)
+{
+	switch (func) {
+	case F_SSL_WRITE:
+	case F_SSL_WRITE_EX:
+	case F_GNUTLS_SEND:
+		return DIR_WRITE;
+	case F_SSL_DO_HANDSHAKE:
+	case F_GNUTLS_HANDSHAKE:
+		return 2;
+	default:
+		return DIR_READ;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* data path: SSL_read/SSL_write/SSL_read_ex/SSL_write_ex/gnutls_record_* */
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_data_enter, void *conn, void *buf, __u64 num, void *outp)
+{
+	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 pt = bpf_get_current_pid_tgid();
+
+	if (!proc_allowed(pt >> 32))
+		return 0;
+	struct active_key k = { .pid_tgid = pt, .kind = func_kind(func) };
+	struct active_val *old = bpf_map_lookup_elem(&active, &k);
+	if (old) {
+		/* nested call of the same kind (e.g. a library implementing
+		 * SSL_write_ex via SSL_write): report only the outer one */
+		old->depth++;
+		return 0;
+	}
+	struct active_val v = {
+		.conn = (__u64)conn,
+		.buf = (__u64)buf,
+		.outp = (func == F_SSL_READ_EX || func == F_SSL_WRITE_EX) ? (__u64)outp : 0,
+		.ts = bpf_ktime_get_boot_ns(),
+		.func = func,
+	};
+	bpf_map_update_elem(&active, &k, &v, BPF_ANY);
+	return 0;
+}
+
+struct loop_ctx {
+	struct data_event tmpl;
+	__u64 buf;
+	__u64 capture;
+	__u32 nchunks;
+	__u32 pad;
+};
+
+static long emit_chunk(__u32 i, struct loop_ctx *lc)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	struct sslsniff_stats *st = get_stats();
+	__u64 off = (__u64)i * SSLSNIFF_CHUNK;
+	__u64 n;
+
+	if (!s || !st)
+		return 1;
+	if (off > lc->capture)
+		return 1;
+	n = lc->capture - off;
+	if (n > SSLSNIFF_CHUNK)
+		n = SSLSNIFF_CHUNK;
+	/* make the bound visible to the verifier on the very register used */
+	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(SSLSNIFF_SCRATCH_MASK));
+
+	__builtin_memcpy(&s->ev, &lc->tmpl, sizeof(s->ev));
+	s->ev.seq = i;
+	s->ev.offset = off;
+	s->ev.chunk_len = n;
+	s->ev.last = (i + 1 >= lc->nchunks);
+	s->ev.truncated = s->ev.last ? lc->tmpl.truncated : 0;
+	s->ev.read_err = 0;
+	if (n > 0) {
+		if (bpf_probe_read_user(s->data, n, (void *)(lc->buf + off))) {
+			s->ev.read_err = 1;
+			__sync_fetch_and_add(&st->read_errors, 1);
+		}
+	}
+	if (bpf_ringbuf_output(&rb, s, sizeof(s->ev) + n, 0)) {
+		st->lost++;
+		st->lost_bytes += n;
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_data_exit, long ret)
+{
+	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 pt = bpf_get_current_pid_tgid();
+	struct active_key k = { .pid_tgid = pt, .kind = func_kind(func) };
+	struct active_val *vp = bpf_map_lookup_elem(&active, &k);
+	struct sslsniff_stats *st = get_stats();
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 len = 0;
+
+	if (!vp || !st)
+		return 0;
+	if (vp->depth) {
+		vp->depth--;
+		return 0;
+	}
+	struct active_val v = *vp;
+	bpf_map_delete_elem(&active, &k);
+
+	if (v.func == F_SSL_READ_EX || v.func == F_SSL_WRITE_EX) {
+		if ((int)ret != 1) {
+			st->failed_calls++;
+			return 0;
+		}
+		if (!v.outp || bpf_probe_read_user(&len, sizeof(len), (void *)v.outp)) {
+			st->failed_calls++;
+			return 0;
+		}
+	} else if (v.func == F_GNUTLS_RECV || v.func == F_GNUTLS_SEND) {
+		if (ret <= 0) {
+			st->failed_calls++;
+			return 0;
+		}
+		len = ret;
+	} else {
+		if ((int)ret <= 0) {
+			st->failed_calls++;
+			return 0;
+		}
+		len = (__u32)(int)ret;
+	}
+	st->calls++;
+
+	struct loop_ctx lc = {};
+	__u32 zero = 0;
+	__u64 *ctr = bpf_map_lookup_elem(&call_ctr, &zero);
+	__u64 id = 0;
+	if (ctr) {
+		id = *ctr;
+		*ctr = id + 1;
+	}
+	fill_common(&lc.tmpl.c, EV_DATA);
+	lc.tmpl.c.ts_ns = now;
+	lc.tmpl.conn = v.conn;
+	lc.tmpl.kid = (id << 12) | (bpf_get_smp_processor_id() & 0xfff);
+	lc.tmpl.latency_ns = now - v.ts;
+	lc.tmpl.len = len;
+	lc.tmpl.func = v.func;
+	lc.tmpl.dir = func_kind(v.func);
+	__s32 *fdp = bpf_map_lookup_elem(&conn_fd, &v.conn);
+	lc.tmpl.fd = fdp ? *fdp : -1;
+
+	__u64 capture = len < max_payload ? len : max_payload;
+	lc.tmpl.truncated = len - capture;
+	lc.buf = v.buf;
+	lc.capture = capture;
+	__u64 nchunks = (capture + SSLSNIFF_CHUNK - 1) / SSLSNIFF_CHUNK;
+	if (nchunks == 0)
+		nchunks = 1;
+	if (nchunks > SSLSNIFF_MAX_CHUNKS) {
+		nchunks = SSLSNIFF_MAX_CHUNKS;
+		lc.capture = nchunks * SSLSNIFF_CHUNK;
+		lc.tmpl.truncated = len - lc.capture;
+	}
+	lc.nchunks = nchunks;
+	bpf_loop(lc.nchunks, emit_chunk, &lc, 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* handshake latency */
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_hs_enter, void *conn)
+{
+	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 pt = bpf_get_current_pid_tgid();
+
+	if (!proc_allowed(pt >> 32))
+		return 0;
+	struct active_key k = { .pid_tgid = pt, .kind = 2 };
+	struct active_val *old = bpf_map_lookup_elem(&active, &k);
+	if (old) {
+		old->depth++;
+		return 0;
+	}
+	struct active_val v = { .conn = (__u64)conn, .ts = bpf_ktime_get_boot_ns(), .func = func };
+	bpf_map_update_elem(&active, &k, &v, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_hs_exit, long ret)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	struct active_key k = { .pid_tgid = pt, .kind = 2 };
+	struct active_val *vp = bpf_map_lookup_elem(&active, &k);
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (!vp)
+		return 0;
+	if (vp->depth) {
+		vp->depth--;
+		return 0;
+	}
+	struct active_val v = *vp;
+	bpf_map_delete_elem(&active, &k);
+
+	struct hs_event *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		struct sslsniff_stats *st = get_stats();
+		if (st)
+			st->lost++;
+		return 0;
+	}
+	fill_common(&e->c, EV_HANDSHAKE);
+	e->c.ts_ns = now;
+	e->conn = v.conn;
+	e->latency_ns = now - v.ts;
+	e->ret = (int)ret;
+	e->func = v.func;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* connection end and fd association */
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_close_enter, void *conn)
+{
+	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 c = (__u64)conn;
+
+	if (!c)
+		return 0;
+	if (func == F_SSL_FREE || func == F_GNUTLS_DEINIT)
+		bpf_map_delete_elem(&conn_fd, &c);
+	if (!proc_allowed(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	struct close_event *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		struct sslsniff_stats *st = get_stats();
+		if (st)
+			st->lost++;
+		return 0;
+	}
+	fill_common(&e->c, EV_CLOSE);
+	e->conn = c;
+	e->func = func;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_setfd_enter, void *conn, long fd, long fd2)
+{
+	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 c = (__u64)conn;
+	/* gnutls_transport_set_int2(session, recv_fd, send_fd): use send_fd */
+	__s32 f = (func == F_GNUTLS_SET_INT2) ? (__s32)fd2 : (__s32)fd;
+
+	bpf_map_update_elem(&conn_fd, &c, &f, BPF_ANY);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* process tracking (--pid) */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ssl_fork, struct task_struct *parent, struct task_struct *child)
+{
+	if (!filter_pid)
+		return 0;
+	__u32 ptgid = parent->tgid;
+	__u32 ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (ptgid == ctgid)
+		return 0;
+	if (bpf_map_lookup_elem(&traced, &ptgid))
+		bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ssl_exit)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	__u32 tgid = pt >> 32;
+
+	if (!filter_pid || (__u32)pt != tgid)
+		return 0;
+	bpf_map_delete_elem(&traced, &tgid);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* following new TLS code: exec of a new binary, open of a TLS library */
+
+static __always_inline int notify_file(__u32 type, struct file *f, __s32 fd, const char *path)
+{
+	struct inode_key key = {};
+	struct sslsniff_stats *st;
+
+	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	if (bpf_map_lookup_elem(&known_inodes, &key))
+		return 0;
+
+	struct file_event *e = bpf_ringbuf_reserve(&ctl_rb, sizeof(*e), 0);
+	if (!e) {
+		st = get_stats();
+		if (st)
+			st->ctl_lost++;
+		return 0;
+	}
+	fill_common(&e->c, type);
+	e->dev = key.dev;
+	e->ino = key.ino;
+	e->fd = fd;
+	e->stopped = 0;
+	if (path)
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+	else
+		e->path[0] = 0;
+	/* stop the process before it returns to user space; the loader
+	 * attaches to the file and then sends SIGCONT */
+	if (stop_new && bpf_send_signal(SIGSTOP_NR) == 0)
+		e->stopped = 1;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ssl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (!follow_exec)
+		return 0;
+	if (!proc_allowed(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	struct file *f = BPF_CORE_READ(bprm, file);
+	if (!f)
+		return 0;
+	return notify_file(EV_EXEC, f, -1, NULL);
+}
+
+static __always_inline bool has_prefix(const char *p, __u32 base, const char *pre, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (p[(base + i) & (2 * SSLSNIFF_PATH_LEN - 1)] != pre[i])
+			return false;
+	}
+	return true;
+}
+
+struct scan_ctx {
+	__u32 base;
+};
+
+/* find the start of the basename (after the last '/') */
+static long scan_cb(__u32 i, struct scan_ctx *sc)
+{
+	__u32 zero = 0;
+	struct path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!pb)
+		return 1;
+	char ch = pb->p[i & (SSLSNIFF_PATH_LEN - 1)];
+	if (ch == 0)
+		return 1;
+	if (ch == '/')
+		sc->base = i + 1;
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_openat")
+int ssl_open_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+
+	if (!follow_open)
+		return 0;
+	if (!proc_allowed(pt >> 32))
+		return 0;
+	struct path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!pb)
+		return 0;
+	long n = bpf_probe_read_user_str(pb->p, SSLSNIFF_PATH_LEN, (void *)ctx->args[1]);
+	if (n <= 0)
+		return 0;
+	struct scan_ctx sc = {};
+	bpf_loop(SSLSNIFF_PATH_LEN, scan_cb, &sc, 0);
+	__u32 base = sc.base & (SSLSNIFF_PATH_LEN - 1);
+	if (!has_prefix(pb->p, base, "libssl", 6) && !has_prefix(pb->p, base, "libgnutls", 9))
+		return 0;
+	bpf_map_update_elem(&open_pending, &pt, pb, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int ssl_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	struct path_buf *pb = bpf_map_lookup_elem(&open_pending, &pt);
+	long fd = ctx->ret;
+
+	if (!pb)
+		return 0;
+	if (fd < 0 || fd > 0xfffff) {
+		bpf_map_delete_elem(&open_pending, &pt);
+		return 0;
+	}
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (f)
+		notify_file(EV_OPEN, f, fd, pb->p);
+	bpf_map_delete_elem(&open_pending, &pt);
+	return 0;
+}

@@ -1,0 +1,1137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sslsniff: capture TLS plaintext (OpenSSL 1.1/3.x, optionally GnuTLS) with
+ * uprobes, emit one JSON object per line on stdout.  See docs/TOOL-SSLSNIFF.md.
+ */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "sslsniff.h"
+#include "sslsniff.skel.h"
+
+#define SSLSNIFF_VERSION "0.1.0"
+#define MAX_LIBS 64
+
+/* ------------------------------------------------------------------ */
+/* options */
+
+static struct env {
+	pid_t pid;
+	bool uid_on;
+	uid_t uid;
+	char comm[SSLSNIFF_COMM_LEN];
+	const char *libs[MAX_LIBS];
+	int nlibs;
+	const char *bins[MAX_LIBS];
+	int nbins;
+	unsigned long long max_payload;
+	unsigned long long ringbuf_bytes;
+	bool handshake;
+	bool gnutls;
+	bool no_system;
+	bool no_follow;
+	int stop_mode; /* -1 default, 0 no, 1 yes */
+	bool verbose;
+} env = {
+	.max_payload = 16ull << 20,
+	.ringbuf_bytes = 64ull << 20,
+	.stop_mode = -1,
+};
+
+enum {
+	OPT_MAX_PAYLOAD = 1000,
+	OPT_HANDSHAKE,
+	OPT_GNUTLS,
+	OPT_NO_SYSTEM,
+	OPT_NO_FOLLOW,
+	OPT_STOP,
+	OPT_NO_STOP,
+	OPT_RINGBUF,
+};
+
+static const struct argp_option opts[] = {
+	{ "pid", 'p', "PID", 0, "Trace only PID and all its descendants (incl. ones started later)", 0 },
+	{ "uid", 'u', "UID", 0, "Trace only processes of this uid", 0 },
+	{ "comm", 'c', "COMM", 0, "Trace only processes with this exact comm (15 chars max)", 0 },
+	{ "lib", 'l', "PATH", 0, "Also attach to this TLS library (repeatable)", 0 },
+	{ "binary", 'b', "PATH", 0, "Also attach to this executable exporting SSL_* (statically linked OpenSSL, e.g. node) (repeatable)", 0 },
+	{ "max-payload", OPT_MAX_PAYLOAD, "BYTES", 0, "Capture at most BYTES per call (default 16777216); the rest is counted in 'truncated'", 0 },
+	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, "Data ring buffer size (power of 2, default 67108864)", 0 },
+	{ "handshake", OPT_HANDSHAKE, NULL, 0, "Report SSL_do_handshake / gnutls_handshake latency", 0 },
+	{ "gnutls", OPT_GNUTLS, NULL, 0, "Also trace GnuTLS (gnutls_record_send/recv)", 0 },
+	{ "no-system", OPT_NO_SYSTEM, NULL, 0, "Do not attach to the system libssl", 0 },
+	{ "no-follow", OPT_NO_FOLLOW, NULL, 0, "Do not follow exec of new binaries / open of new TLS libraries", 0 },
+	{ "stop", OPT_STOP, NULL, 0, "SIGSTOP a process that execs/opens an unknown file until attached (default with --pid)", 0 },
+	{ "no-stop", OPT_NO_STOP, NULL, 0, "Never SIGSTOP traced processes (attach asynchronously)", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf messages on stderr", 0 },
+	{},
+};
+
+static unsigned long long parse_ull(const char *s, const char *what)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end) {
+		fprintf(stderr, "sslsniff: invalid %s: %s\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'p':
+		env.pid = (pid_t)parse_ull(arg, "pid");
+		if (env.pid <= 0) {
+			fprintf(stderr, "sslsniff: invalid pid: %s\n", arg);
+			exit(2);
+		}
+		break;
+	case 'u':
+		env.uid_on = true;
+		env.uid = (uid_t)parse_ull(arg, "uid");
+		break;
+	case 'c':
+		strncpy(env.comm, arg, sizeof(env.comm) - 1);
+		break;
+	case 'l':
+		if (env.nlibs >= MAX_LIBS) {
+			fprintf(stderr, "sslsniff: too many --lib\n");
+			exit(2);
+		}
+		env.libs[env.nlibs++] = arg;
+		break;
+	case 'b':
+		if (env.nbins >= MAX_LIBS) {
+			fprintf(stderr, "sslsniff: too many --binary\n");
+			exit(2);
+		}
+		env.bins[env.nbins++] = arg;
+		break;
+	case OPT_MAX_PAYLOAD:
+		env.max_payload = parse_ull(arg, "--max-payload");
+		break;
+	case OPT_RINGBUF:
+		env.ringbuf_bytes = parse_ull(arg, "--ringbuf-size");
+		if (env.ringbuf_bytes < 4096 || (env.ringbuf_bytes & (env.ringbuf_bytes - 1))) {
+			fprintf(stderr, "sslsniff: --ringbuf-size must be a power of 2 >= 4096\n");
+			exit(2);
+		}
+		break;
+	case OPT_HANDSHAKE:
+		env.handshake = true;
+		break;
+	case OPT_GNUTLS:
+		env.gnutls = true;
+		break;
+	case OPT_NO_SYSTEM:
+		env.no_system = true;
+		break;
+	case OPT_NO_FOLLOW:
+		env.no_follow = true;
+		break;
+	case OPT_STOP:
+		env.stop_mode = 1;
+		break;
+	case OPT_NO_STOP:
+		env.stop_mode = 0;
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_usage(state);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* output */
+
+static volatile sig_atomic_t exiting;
+static bool out_broken;
+
+static void out_check(void)
+{
+	if (ferror(stdout) && !out_broken) {
+		out_broken = true;
+		exiting = 1;
+	}
+}
+
+static void out_flush(void)
+{
+	if (out_broken)
+		return;
+	if (fflush(stdout) != 0)
+		out_broken = true, exiting = 1;
+	out_check();
+}
+
+static void json_str(const char *s, size_t maxlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	putchar('"');
+	for (size_t i = 0; i < maxlen && s[i]; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		switch (ch) {
+		case '"': fputs("\\\"", stdout); break;
+		case '\\': fputs("\\\\", stdout); break;
+		case '\n': fputs("\\n", stdout); break;
+		case '\r': fputs("\\r", stdout); break;
+		case '\t': fputs("\\t", stdout); break;
+		default:
+			if (ch < 0x20 || ch >= 0x7f) {
+				/* non-ASCII bytes (comm/path are not guaranteed UTF-8):
+				 * escape each byte as \u00XX so output is always valid JSON */
+				fputs("\\u00", stdout);
+				putchar(hex[ch >> 4]);
+				putchar(hex[ch & 15]);
+			} else {
+				putchar(ch);
+			}
+		}
+	}
+	putchar('"');
+}
+
+static char *b64_buf;
+static size_t b64_cap;
+
+static void base64_out(const unsigned char *d, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t need = (n + 2) / 3 * 4 + 1;
+	if (need > b64_cap) {
+		free(b64_buf);
+		b64_cap = need;
+		b64_buf = malloc(b64_cap);
+		if (!b64_buf) {
+			fprintf(stderr, "sslsniff: out of memory\n");
+			exit(1);
+		}
+	}
+	char *o = b64_buf;
+	size_t i = 0;
+	for (; i + 3 <= n; i += 3) {
+		unsigned v = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = tbl[(v >> 6) & 63];
+		*o++ = tbl[v & 63];
+	}
+	if (n - i == 1) {
+		unsigned v = d[i] << 16;
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = '=';
+		*o++ = '=';
+	} else if (n - i == 2) {
+		unsigned v = (d[i] << 16) | (d[i + 1] << 8);
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = tbl[(v >> 6) & 63];
+		*o++ = '=';
+	}
+	putchar('"');
+	fwrite(b64_buf, 1, o - b64_buf, stdout);
+	putchar('"');
+}
+
+static unsigned long long now_boot_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void common_out(const char *type, const struct ev_common *c)
+{
+	printf("{\"type\":\"%s\",\"ts_ns\":%llu,\"pid\":%u,\"tid\":%u,\"uid\":%u,\"comm\":",
+	       type, (unsigned long long)c->ts_ns, c->pid, c->tid, c->uid);
+	json_str(c->comm, sizeof(c->comm));
+}
+
+static const char *func_names[F__COUNT] = {
+	[F_SSL_READ] = "SSL_read",
+	[F_SSL_WRITE] = "SSL_write",
+	[F_SSL_READ_EX] = "SSL_read_ex",
+	[F_SSL_WRITE_EX] = "SSL_write_ex",
+	[F_GNUTLS_RECV] = "gnutls_record_recv",
+	[F_GNUTLS_SEND] = "gnutls_record_send",
+	[F_SSL_DO_HANDSHAKE] = "SSL_do_handshake",
+	[F_GNUTLS_HANDSHAKE] = "gnutls_handshake",
+	[F_SSL_SHUTDOWN] = "SSL_shutdown",
+	[F_SSL_FREE] = "SSL_free",
+	[F_GNUTLS_BYE] = "gnutls_bye",
+	[F_GNUTLS_DEINIT] = "gnutls_deinit",
+	[F_SSL_SET_FD] = "SSL_set_fd",
+	[F_GNUTLS_SET_INT2] = "gnutls_transport_set_int2",
+};
+
+static const char *func_name(unsigned f)
+{
+	return f < F__COUNT && func_names[f] ? func_names[f] : "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* state */
+
+static struct sslsniff_bpf *skel;
+static struct bpf_link **links;
+static size_t nlinks, links_cap;
+static int ncpus;
+static unsigned long long *cur_kid, *cur_call;
+static unsigned long long call_seq;
+static unsigned long long n_events, n_attached_files;
+
+struct known_file {
+	dev_t dev;
+	ino_t ino;
+	bool attached;
+};
+static struct known_file *known;
+static size_t nknown, known_cap;
+
+enum sym_kind { K_DATA, K_HS, K_CLOSE, K_SETFD };
+
+static const struct {
+	const char *name;
+	int func;
+	enum sym_kind kind;
+	bool gnutls;
+} syms[] = {
+	{ "SSL_read", F_SSL_READ, K_DATA, false },
+	{ "SSL_write", F_SSL_WRITE, K_DATA, false },
+	{ "SSL_read_ex", F_SSL_READ_EX, K_DATA, false },
+	{ "SSL_write_ex", F_SSL_WRITE_EX, K_DATA, false },
+	{ "SSL_do_handshake", F_SSL_DO_HANDSHAKE, K_HS, false },
+	{ "SSL_shutdown", F_SSL_SHUTDOWN, K_CLOSE, false },
+	{ "SSL_free", F_SSL_FREE, K_CLOSE, false },
+	{ "SSL_set_fd", F_SSL_SET_FD, K_SETFD, false },
+	{ "gnutls_record_recv", F_GNUTLS_RECV, K_DATA, true },
+	{ "gnutls_record_send", F_GNUTLS_SEND, K_DATA, true },
+	{ "gnutls_handshake", F_GNUTLS_HANDSHAKE, K_HS, true },
+	{ "gnutls_bye", F_GNUTLS_BYE, K_CLOSE, true },
+	{ "gnutls_deinit", F_GNUTLS_DEINIT, K_CLOSE, true },
+	{ "gnutls_transport_set_int2", F_GNUTLS_SET_INT2, K_SETFD, true },
+};
+#define NSYMS (sizeof(syms) / sizeof(syms[0]))
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (!env.verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static __u64 kdev_of(dev_t d)
+{
+	return ((__u64)major(d) << 20) | minor(d);
+}
+
+static struct known_file *known_find(dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < nknown; i++)
+		if (known[i].dev == dev && known[i].ino == ino)
+			return &known[i];
+	return NULL;
+}
+
+static void known_mark_kernel(__u64 kdev, __u64 ino)
+{
+	struct inode_key k = { .dev = kdev, .ino = ino };
+	__u8 one = 1;
+	bpf_map__update_elem(skel->maps.known_inodes, &k, sizeof(k), &one, sizeof(one), BPF_ANY);
+}
+
+static struct known_file *known_add(dev_t dev, ino_t ino)
+{
+	if (nknown == known_cap) {
+		known_cap = known_cap ? known_cap * 2 : 64;
+		known = realloc(known, known_cap * sizeof(*known));
+		if (!known) {
+			fprintf(stderr, "sslsniff: out of memory\n");
+			exit(1);
+		}
+	}
+	known[nknown] = (struct known_file){ .dev = dev, .ino = ino };
+	known_mark_kernel(kdev_of(dev), ino);
+	return &known[nknown++];
+}
+
+static void link_add(struct bpf_link *l)
+{
+	if (nlinks == links_cap) {
+		links_cap = links_cap ? links_cap * 2 : 64;
+		links = realloc(links, links_cap * sizeof(*links));
+		if (!links) {
+			fprintf(stderr, "sslsniff: out of memory\n");
+			exit(1);
+		}
+	}
+	links[nlinks++] = l;
+}
+
+/* Which of our symbols does this ELF file define (as functions)? Returns a
+ * bitmask over syms[]; -errno on failure to read the file. */
+static long elf_tls_syms(const char *path, bool want_symtab)
+{
+	long mask = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF) {
+		if (e)
+			elf_end(e);
+		close(fd);
+		return -ENOEXEC;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		Elf_Scn *scn = NULL;
+		int want = pass == 0 ? SHT_DYNSYM : SHT_SYMTAB;
+		if (pass == 1 && (!want_symtab || mask))
+			break;
+		while ((scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != (unsigned)want || !sh.sh_entsize)
+				continue;
+			Elf_Data *data = elf_getdata(scn, NULL);
+			if (!data)
+				continue;
+			size_t n = sh.sh_size / sh.sh_entsize;
+			for (size_t i = 0; i < n; i++) {
+				GElf_Sym s;
+				if (!gelf_getsym(data, i, &s))
+					continue;
+				if (s.st_shndx == SHN_UNDEF || !s.st_value)
+					continue;
+				if (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC)
+					continue;
+				const char *nm = elf_strptr(e, sh.sh_link, s.st_name);
+				if (!nm || (nm[0] != 'S' && nm[0] != 'g'))
+					continue;
+				for (size_t j = 0; j < NSYMS; j++) {
+					size_t l = strlen(syms[j].name);
+					if (!strncmp(nm, syms[j].name, l) && (nm[l] == 0 || nm[l] == '@'))
+						mask |= 1L << j;
+				}
+			}
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return mask;
+}
+
+static struct bpf_link *attach_one(struct bpf_program *prog, const char *path, const char *sym,
+				   bool ret, int func)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = sym, .retprobe = ret, .bpf_cookie = func);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &uo);
+	if (!l)
+		return NULL;
+	link_add(l);
+	return l;
+}
+
+/*
+ * Inspect a file and attach all our probes to it (once per dev+inode).
+ * attach_path is what the kernel opens (may be /proc/PID/exe); path is shown.
+ * Returns number of symbols attached (0 if the file has none or was known),
+ * -errno on error.
+ */
+static int attach_file(const char *attach_path, const char *path, const char *reason, pid_t trig,
+		       bool explicit_req)
+{
+	struct stat st;
+	if (stat(attach_path, &st) < 0) {
+		int err = -errno;
+		if (explicit_req)
+			fprintf(stderr, "sslsniff: %s: %s\n", path, strerror(errno));
+		return err;
+	}
+	if (known_find(st.st_dev, st.st_ino))
+		return 0;
+	struct known_file *kf = known_add(st.st_dev, st.st_ino);
+	unsigned long long t0 = now_boot_ns();
+
+	long mask = elf_tls_syms(attach_path, explicit_req);
+	if (mask < 0) {
+		if (explicit_req)
+			fprintf(stderr, "sslsniff: %s: cannot read ELF symbols: %s\n", path, strerror((int)-mask));
+		return (int)mask;
+	}
+	const char *attached[NSYMS];
+	int nat = 0;
+	bool have_data = false;
+	for (size_t j = 0; j < NSYMS; j++) {
+		if (!(mask & (1L << j)))
+			continue;
+		if (syms[j].gnutls && !env.gnutls)
+			continue;
+		if (syms[j].kind == K_DATA)
+			have_data = true;
+	}
+	if (!have_data) {
+		if (explicit_req)
+			fprintf(stderr, "sslsniff: %s: no %s symbols found\n", path,
+				env.gnutls ? "SSL_read/SSL_write or gnutls_record_send/recv" : "SSL_read/SSL_write");
+		return 0;
+	}
+	for (size_t j = 0; j < NSYMS; j++) {
+		if (!(mask & (1L << j)))
+			continue;
+		if (syms[j].gnutls && !env.gnutls)
+			continue;
+		bool ok = true;
+		switch (syms[j].kind) {
+		case K_DATA:
+			ok = attach_one(skel->progs.ssl_data_enter, attach_path, syms[j].name, false, syms[j].func) &&
+			     attach_one(skel->progs.ssl_data_exit, attach_path, syms[j].name, true, syms[j].func);
+			break;
+		case K_HS:
+			if (!env.handshake)
+				continue;
+			ok = attach_one(skel->progs.ssl_hs_enter, attach_path, syms[j].name, false, syms[j].func) &&
+			     attach_one(skel->progs.ssl_hs_exit, attach_path, syms[j].name, true, syms[j].func);
+			break;
+		case K_CLOSE:
+			ok = attach_one(skel->progs.ssl_close_enter, attach_path, syms[j].name, false, syms[j].func);
+			break;
+		case K_SETFD:
+			ok = attach_one(skel->progs.ssl_setfd_enter, attach_path, syms[j].name, false, syms[j].func);
+			break;
+		}
+		if (!ok) {
+			int err = errno;
+			fprintf(stderr, "sslsniff: %s: attaching uprobe to %s failed: %s%s\n", path, syms[j].name,
+				strerror(err), err == EPERM || err == EACCES ? " (need root / CAP_BPF+CAP_PERFMON)" : "");
+			continue;
+		}
+		attached[nat++] = syms[j].name;
+	}
+	if (!nat)
+		return -EINVAL;
+	kf->attached = true;
+	n_attached_files++;
+	unsigned long long t1 = now_boot_ns();
+	printf("{\"type\":\"ATTACH\",\"ts_ns\":%llu,\"path\":", t1);
+	json_str(path, PATH_MAX);
+	printf(",\"dev\":%llu,\"inode\":%llu,\"symbols\":[", (unsigned long long)st.st_dev,
+	       (unsigned long long)st.st_ino);
+	for (int i = 0; i < nat; i++)
+		printf("%s\"%s\"", i ? "," : "", attached[i]);
+	printf("],\"reason\":\"%s\",\"pid\":%d,\"attach_us\":%llu}\n", reason, (int)trig, (t1 - t0) / 1000);
+	out_check();
+	return nat;
+}
+
+/* ------------------------------------------------------------------ */
+/* discovery */
+
+static bool basename_is_tls_lib(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	if (!strncmp(b, "libssl", 6) && strstr(b, ".so"))
+		return true;
+	if (env.gnutls && !strncmp(b, "libgnutls", 9) && strstr(b, ".so"))
+		return true;
+	return false;
+}
+
+static int find_system_lib(const char *soname, char *out, size_t outlen)
+{
+	FILE *f = popen("/sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null", "r");
+	char line[1024];
+	int found = 0;
+	if (f) {
+		while (!found && fgets(line, sizeof(line), f)) {
+			char *p = line;
+			while (isspace((unsigned char)*p))
+				p++;
+			size_t l = strlen(soname);
+			if (strncmp(p, soname, l) || !isspace((unsigned char)p[l]))
+				continue;
+			if (!strstr(p, "x86-64") && !strstr(p, "AArch64") && strstr(p, "libc6,"))
+				continue; /* other-arch entry */
+			char *arrow = strstr(p, "=> ");
+			if (!arrow)
+				continue;
+			arrow += 3;
+			arrow[strcspn(arrow, "\n")] = 0;
+			if (access(arrow, R_OK) == 0) {
+				snprintf(out, outlen, "%s", arrow);
+				found = 1;
+			}
+		}
+		pclose(f);
+	}
+	if (found)
+		return 0;
+	static const char *dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+				      "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib",
+				      "/usr/local/lib", "/usr/local/lib64" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(out, outlen, "%s/%s", dirs[i], soname);
+		if (access(out, R_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static pid_t read_ppid(pid_t pid)
+{
+	char p[64], buf[512];
+	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *rp = strrchr(buf, ')');
+	if (!rp)
+		return -1;
+	char state;
+	int ppid;
+	if (sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
+		return -1;
+	return ppid;
+}
+
+/* collect pid + all descendants (by scanning /proc); returns count */
+static int collect_tree(pid_t root, pid_t **out)
+{
+	size_t cap = 256, n = 0;
+	pid_t *all = malloc(cap * sizeof(pid_t)), *par = malloc(cap * sizeof(pid_t));
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			all = realloc(all, cap * sizeof(pid_t));
+			par = realloc(par, cap * sizeof(pid_t));
+		}
+		all[n] = atoi(de->d_name);
+		par[n] = read_ppid(all[n]);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	pid_t *res = malloc((n + 1) * sizeof(pid_t));
+	size_t nr = 0;
+	res[nr++] = root;
+	for (size_t i = 0; i < nr; i++)
+		for (size_t j = 0; j < n; j++)
+			if (par[j] == res[i] && all[j] != root) {
+				bool dup = false;
+				for (size_t k = 0; k < nr; k++)
+					if (res[k] == all[j])
+						dup = true;
+				if (!dup)
+					res[nr++] = all[j];
+			}
+	free(all);
+	free(par);
+	*out = res;
+	return (int)nr;
+}
+
+/* attach to TLS code mapped by pid: its exe (if it exports SSL_*) and every
+ * executable file mapping that does (or, if !deep, only libssl/libgnutls) */
+static void scan_maps(pid_t pid, bool deep)
+{
+	char p[64], line[PATH_MAX + 256];
+	snprintf(p, sizeof(p), "/proc/%d/maps", pid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return;
+	if (deep) {
+		char exe[PATH_MAX], ap[64];
+		snprintf(ap, sizeof(ap), "/proc/%d/exe", pid);
+		ssize_t l = readlink(ap, exe, sizeof(exe) - 1);
+		if (l > 0) {
+			exe[l] = 0;
+			attach_file(ap, exe, "maps", pid, false);
+		}
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8] = {};
+		unsigned long long ino = 0;
+		int pos = 0;
+		if (sscanf(line, "%*s %7s %*s %*s %llu %n", perms, &ino, &pos) < 2 || !ino || !pos)
+			continue;
+		if (perms[2] != 'x')
+			continue;
+		char *path = line + pos;
+		path[strcspn(path, "\n")] = 0;
+		if (path[0] != '/')
+			continue;
+		if (!deep && !basename_is_tls_lib(path))
+			continue;
+		char ap[PATH_MAX + 64];
+		/* resolve within the process' mount namespace */
+		snprintf(ap, sizeof(ap), "/proc/%d/root%s", pid, path);
+		if (access(ap, R_OK) != 0)
+			snprintf(ap, sizeof(ap), "%s", path);
+		if (!deep || basename_is_tls_lib(path)) {
+			attach_file(ap, path, "maps", pid, false);
+		} else {
+			/* deep scan of other executable mappings: only files that
+			 * export SSL_* (static TLS) get attached */
+			attach_file(ap, path, "maps", pid, false);
+		}
+	}
+	fclose(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* ring buffer handlers */
+
+static int handle_data(void *ctx, void *data, size_t size)
+{
+	const struct ev_common *c = data;
+	switch (c->type) {
+	case EV_DATA: {
+		const struct data_event *e = data;
+		if (size < sizeof(*e) || size < sizeof(*e) + e->chunk_len)
+			return 0;
+		unsigned cpu = e->kid & 0xfff;
+		unsigned long long call_id;
+		if (cpu < (unsigned)ncpus) {
+			if (e->seq == 0 || cur_kid[cpu] != e->kid) {
+				cur_kid[cpu] = e->kid;
+				cur_call[cpu] = ++call_seq;
+			}
+			call_id = cur_call[cpu];
+		} else {
+			call_id = ++call_seq;
+		}
+		common_out("SSL_DATA", c);
+		printf(",\"dir\":\"%s\",\"func\":\"%s\",\"conn\":%llu,\"fd\":%d,\"call_id\":%llu,"
+		       "\"latency_ns\":%llu,\"len\":%llu,\"seq\":%u,\"offset\":%llu,\"last\":%s,\"truncated\":%llu,",
+		       e->dir == DIR_WRITE ? "write" : "read", func_name(e->func), (unsigned long long)e->conn, e->fd,
+		       call_id, (unsigned long long)e->latency_ns, (unsigned long long)e->len, e->seq,
+		       (unsigned long long)e->offset, e->last ? "true" : "false",
+		       (unsigned long long)e->truncated);
+		if (e->read_err)
+			fputs("\"read_error\":true,", stdout);
+		fputs("\"data\":", stdout);
+		base64_out((const unsigned char *)data + sizeof(*e), e->chunk_len);
+		fputs("}\n", stdout);
+		n_events++;
+		break;
+	}
+	case EV_HANDSHAKE: {
+		const struct hs_event *e = data;
+		common_out("SSL_HANDSHAKE", c);
+		printf(",\"func\":\"%s\",\"conn\":%llu,\"latency_ns\":%llu,\"ret\":%d}\n", func_name(e->func),
+		       (unsigned long long)e->conn, (unsigned long long)e->latency_ns, e->ret);
+		n_events++;
+		break;
+	}
+	case EV_CLOSE: {
+		const struct close_event *e = data;
+		common_out("SSL_CLOSE", c);
+		printf(",\"conn\":%llu,\"func\":\"%s\"}\n", (unsigned long long)e->conn, func_name(e->func));
+		n_events++;
+		break;
+	}
+	}
+	out_check();
+	return 0;
+}
+
+static int handle_ctl(void *ctx, void *data, size_t size)
+{
+	const struct file_event *e = data;
+	pid_t pid = e->c.pid;
+	char ap[64], path[PATH_MAX];
+
+	if (size < sizeof(*e))
+		return 0;
+	if (!exiting) {
+		if (e->c.type == EV_EXEC)
+			snprintf(ap, sizeof(ap), "/proc/%d/exe", pid);
+		else
+			snprintf(ap, sizeof(ap), "/proc/%d/fd/%d", pid, e->fd);
+		ssize_t l = readlink(ap, path, sizeof(path) - 1);
+		if (l > 0)
+			path[l] = 0;
+		else
+			snprintf(path, sizeof(path), "%s", e->path[0] ? e->path : ap);
+		attach_file(ap, path, e->c.type == EV_EXEC ? "exec" : "open", pid, false);
+		/* remember the kernel's view of the file too (may differ from
+		 * stat() on overlay filesystems) so it is not reported again */
+		known_mark_kernel(e->dev, e->ino);
+	}
+	if (e->stopped)
+		kill(pid, SIGCONT);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* losses and summary */
+
+static struct sslsniff_stats sum_stats(void)
+{
+	struct sslsniff_stats tot = {}, *per = calloc(ncpus, sizeof(*per));
+	__u32 zero = 0;
+	if (per && !bpf_map__lookup_elem(skel->maps.stats, &zero, sizeof(zero), per, ncpus * sizeof(*per), 0)) {
+		for (int i = 0; i < ncpus; i++) {
+			tot.lost += per[i].lost;
+			tot.lost_bytes += per[i].lost_bytes;
+			tot.failed_calls += per[i].failed_calls;
+			tot.read_errors += per[i].read_errors;
+			tot.ctl_lost += per[i].ctl_lost;
+			tot.calls += per[i].calls;
+		}
+	}
+	free(per);
+	return tot;
+}
+
+static unsigned long long last_lost, last_lost_bytes;
+
+static void report_lost(void)
+{
+	struct sslsniff_stats s = sum_stats();
+	unsigned long long tot = s.lost + s.ctl_lost;
+	if (tot == last_lost)
+		return;
+	printf("{\"type\":\"LOST\",\"ts_ns\":%llu,\"count\":%llu,\"bytes\":%llu,\"total\":%llu}\n", now_boot_ns(),
+	       tot - last_lost, s.lost_bytes - last_lost_bytes, tot);
+	last_lost = tot;
+	last_lost_bytes = s.lost_bytes;
+	out_check();
+}
+
+static void summary(void)
+{
+	struct sslsniff_stats s = sum_stats();
+	struct bpf_program *prog;
+	bool first = true;
+
+	printf("{\"type\":\"SUMMARY\",\"ts_ns\":%llu,\"events\":%llu,\"lost\":%llu,\"lost_bytes\":%llu,"
+	       "\"failed_calls\":%llu,\"calls\":%llu,\"read_errors\":%llu,\"ctl_lost\":%llu,\"attached_files\":%llu,"
+	       "\"probes\":[",
+	       now_boot_ns(), n_events, (unsigned long long)(s.lost + s.ctl_lost), (unsigned long long)s.lost_bytes,
+	       (unsigned long long)s.failed_calls, (unsigned long long)s.calls, (unsigned long long)s.read_errors,
+	       (unsigned long long)s.ctl_lost, n_attached_files);
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		int fd = bpf_program__fd(prog);
+		if (fd < 0)
+			continue;
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		printf("%s{\"name\":\"%s\",\"run_cnt\":%llu,\"run_time_ns\":%llu}", first ? "" : ",",
+		       bpf_program__name(prog), (unsigned long long)info.run_cnt,
+		       (unsigned long long)info.run_time_ns);
+		first = false;
+	}
+	printf("]}\n");
+}
+
+/* ------------------------------------------------------------------ */
+
+static void sig_handler(int sig)
+{
+	exiting = 1;
+}
+
+static int ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
+		return 0;
+	if (access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&
+	    access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
+		return 0;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = "sslsniff: capture TLS plaintext of OpenSSL/GnuTLS calls as JSON lines.",
+	};
+	pid_t parent = getppid();
+	int err, stats_fd = -1, ret = 0;
+	struct ring_buffer *rbm = NULL;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 2;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		return 0;
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = sig_handler };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+	libbpf_set_print(libbpf_print_fn);
+	elf_version(EV_CURRENT);
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "sslsniff: missing privileges: must run as root (needs CAP_BPF, CAP_PERFMON)\n");
+		return 1;
+	}
+	if (env.pid && kill(env.pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "sslsniff: --pid %d: no such process\n", env.pid);
+		return 1;
+	}
+
+	bool follow = !env.no_follow;
+	bool stop = env.stop_mode == -1 ? env.pid != 0 : env.stop_mode == 1;
+	bool follow_open = follow;
+	if (follow_open && ensure_tracefs() != 0) {
+		fprintf(stderr, "sslsniff: warning: tracefs not available, not following openat of TLS libraries\n");
+		follow_open = false;
+	}
+
+	skel = sslsniff_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "sslsniff: failed to open BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	cur_kid = calloc(ncpus, sizeof(*cur_kid));
+	cur_call = calloc(ncpus, sizeof(*cur_call));
+	for (int i = 0; i < ncpus; i++)
+		cur_kid[i] = ~0ull;
+
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->filter_pid = env.pid != 0;
+	skel->rodata->filter_uid_on = env.uid_on;
+	skel->rodata->filter_uid = env.uid;
+	skel->rodata->filter_comm_on = env.comm[0] != 0;
+	memcpy((char *)skel->rodata->filter_comm, env.comm, sizeof(env.comm));
+	skel->rodata->max_payload = env.max_payload;
+	skel->rodata->follow_exec = follow;
+	skel->rodata->follow_open = follow_open;
+	skel->rodata->stop_new = stop;
+	bpf_map__set_max_entries(skel->maps.rb, env.ringbuf_bytes);
+	bpf_map__set_max_entries(skel->maps.scratch_map, ncpus);
+	if (!follow_open) {
+		bpf_program__set_autoload(skel->progs.ssl_open_enter, false);
+		bpf_program__set_autoload(skel->progs.ssl_open_exit, false);
+	}
+	if (!follow)
+		bpf_program__set_autoload(skel->progs.ssl_exec, false);
+	if (!env.pid) {
+		bpf_program__set_autoload(skel->progs.ssl_fork, false);
+		bpf_program__set_autoload(skel->progs.ssl_exit, false);
+	}
+
+	err = sslsniff_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "sslsniff: failed to load BPF programs: %s%s\n", strerror(-err),
+			err == -EPERM ? " (missing privileges or kernel lockdown)" : " (use --verbose for details)");
+		ret = 1;
+		goto cleanup;
+	}
+
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+	/* process tracking and exec/open following first, so nothing started
+	 * while we scan /proc is missed */
+	if (env.pid) {
+		__u8 one = 1;
+		__u32 p = env.pid;
+		bpf_map__update_elem(skel->maps.traced, &p, sizeof(p), &one, 1, BPF_ANY);
+		skel->links.ssl_fork = bpf_program__attach(skel->progs.ssl_fork);
+		skel->links.ssl_exit = bpf_program__attach(skel->progs.ssl_exit);
+		if (!skel->links.ssl_fork || !skel->links.ssl_exit) {
+			fprintf(stderr, "sslsniff: attaching sched_process_fork/exit tracepoints failed: %s\n",
+				strerror(errno));
+			ret = 1;
+			goto cleanup;
+		}
+	}
+
+	printf("{\"type\":\"START\",\"ts_ns\":%llu,\"tool\":\"sslsniff\",\"version\":\"%s\",\"max_payload\":%llu,"
+	       "\"chunk_size\":%u,\"filters\":{\"pid\":",
+	       now_boot_ns(), SSLSNIFF_VERSION, env.max_payload, SSLSNIFF_CHUNK);
+	if (env.pid)
+		printf("%d", env.pid);
+	else
+		printf("null");
+	printf(",\"uid\":");
+	if (env.uid_on)
+		printf("%u", env.uid);
+	else
+		printf("null");
+	printf(",\"comm\":");
+	if (env.comm[0])
+		json_str(env.comm, sizeof(env.comm));
+	else
+		printf("null");
+	printf("},\"gnutls\":%s,\"handshake\":%s,\"follow_exec\":%s,\"follow_open\":%s,\"stop_new\":%s}\n",
+	       env.gnutls ? "true" : "false", env.handshake ? "true" : "false", follow ? "true" : "false",
+	       follow_open ? "true" : "false", stop ? "true" : "false");
+
+	rbm = ring_buffer__new(bpf_map__fd(skel->maps.rb), handle_data, NULL, NULL);
+	if (!rbm || ring_buffer__add(rbm, bpf_map__fd(skel->maps.ctl_rb), handle_ctl, NULL)) {
+		fprintf(stderr, "sslsniff: failed to create ring buffer: %s\n", strerror(errno));
+		ret = 1;
+		goto cleanup;
+	}
+	if (follow) {
+		skel->links.ssl_exec = bpf_program__attach(skel->progs.ssl_exec);
+		if (!skel->links.ssl_exec)
+			fprintf(stderr, "sslsniff: warning: attaching sched_process_exec failed: %s\n", strerror(errno));
+	}
+	if (follow_open) {
+		skel->links.ssl_open_enter = bpf_program__attach(skel->progs.ssl_open_enter);
+		skel->links.ssl_open_exit = bpf_program__attach(skel->progs.ssl_open_exit);
+		if (!skel->links.ssl_open_enter || !skel->links.ssl_open_exit)
+			fprintf(stderr, "sslsniff: warning: attaching openat tracepoints failed: %s\n", strerror(errno));
+	}
+
+	/* system libraries */
+	if (!env.no_system) {
+		static const char *sonames[] = { "libssl.so.3", "libssl.so.1.1" };
+		bool any = false;
+		char path[PATH_MAX];
+		for (size_t i = 0; i < 2; i++) {
+			if (find_system_lib(sonames[i], path, sizeof(path)) == 0) {
+				any = true;
+				attach_file(path, path, "system", 0, true);
+			}
+		}
+		if (env.gnutls) {
+			if (find_system_lib("libgnutls.so.30", path, sizeof(path)) == 0) {
+				any = true;
+				attach_file(path, path, "system", 0, true);
+			} else {
+				fprintf(stderr, "sslsniff: --gnutls: libgnutls.so.30 not found\n");
+			}
+		}
+		if (!any)
+			fprintf(stderr, "sslsniff: no system libssl found (libssl.so.3 / libssl.so.1.1); use --lib PATH\n");
+	}
+	for (int i = 0; i < env.nlibs; i++)
+		attach_file(env.libs[i], env.libs[i], "lib", 0, true);
+	for (int i = 0; i < env.nbins; i++)
+		attach_file(env.bins[i], env.bins[i], "binary", 0, true);
+
+	if (env.pid) {
+		pid_t *tree;
+		int n = collect_tree(env.pid, &tree);
+		__u8 one = 1;
+		for (int i = 0; i < n; i++) {
+			__u32 p = tree[i];
+			bpf_map__update_elem(skel->maps.traced, &p, sizeof(p), &one, 1, BPF_ANY);
+		}
+		for (int i = 0; i < n; i++)
+			scan_maps(tree[i], true);
+		free(tree);
+	} else {
+		/* already running processes using another libssl/libgnutls */
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			pid_t p = atoi(de->d_name);
+			if (p != getpid())
+				scan_maps(p, false);
+		}
+		if (d)
+			closedir(d);
+	}
+	out_flush();
+
+	if (!n_attached_files && !(env.pid && follow)) {
+		fprintf(stderr, "sslsniff: nothing attached: no TLS library or binary with SSL_* symbols found\n");
+		ret = 1;
+		goto cleanup;
+	}
+
+	unsigned long long last_check = 0;
+	while (!exiting) {
+		err = ring_buffer__poll(rbm, 100);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "sslsniff: ring buffer poll failed: %s\n", strerror(-err));
+			ret = 1;
+			break;
+		}
+		unsigned long long now = now_boot_ns();
+		if (now - last_check >= 100000000ull) {
+			last_check = now;
+			report_lost();
+			if (getppid() != parent)
+				exiting = 1;
+		}
+		out_flush();
+	}
+
+	/* stop following first, then drain so no process stays stopped */
+	bpf_link__destroy(skel->links.ssl_exec);
+	skel->links.ssl_exec = NULL;
+	bpf_link__destroy(skel->links.ssl_open_exit);
+	skel->links.ssl_open_exit = NULL;
+	for (size_t i = 0; i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	nlinks = 0;
+	if (!out_broken) {
+		exiting = 1; /* handle_ctl: only SIGCONT */
+		ring_buffer__consume(rbm);
+		report_lost();
+		summary();
+		out_flush();
+	} else {
+		exiting = 1;
+		ring_buffer__consume(rbm);
+	}
+
+cleanup:
+	out_flush();
+	ring_buffer__free(rbm);
+	for (size_t i = 0; i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	sslsniff_bpf__destroy(skel);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	return ret;
+}
