@@ -156,6 +156,9 @@ void rt_explain(const char *tool, enum rt_stage stage, int err, const char *what
 			tool, what, st);
 		break;
 	case E2BIG:
+		fprintf(stderr, "%s: the kernel verifier rejected %s as too large or too complex; rerun with --verbose for the verifier log.\n",
+			tool, what);
+		break;
 	case ENOMEM:
 		fprintf(stderr, "%s: out of memory %s %s: lower --ringbuf-size or free memory (memory cgroup limit?).\n",
 			tool, st, what);
