@@ -192,6 +192,7 @@ class TokenUsage(_Model):
     output_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_creation_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 class LlmCall(_Model):
@@ -216,6 +217,15 @@ class LlmCall(_Model):
     ttft_ns: int | None = None
     duration_ns: int = 0
     error: str = ""
+    # Optional details (all default empty): where the call went, what answered, how it ended.
+    host: str = ""
+    path: str = ""
+    stream_id: int | None = None
+    request_id: str = ""
+    response_id: str = ""
+    response_model: str = ""
+    error_type: str = ""
+    partial: bool = False
 
 
 class Custom(_Model):
