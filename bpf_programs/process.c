@@ -800,6 +800,15 @@ static void print_summary(void)
 	out_str(&out, "}\n");
 }
 
+/* A pipe whose reader went away reports POLLERR on the write end even when
+ * we have nothing to write: notice it while idle. */
+static bool stdout_closed(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
+
 static unsigned long roundup_pow2(unsigned long v)
 {
 	unsigned long p = 4096;
@@ -938,8 +947,9 @@ int main(int argc, char **argv)
 		}
 		if (out_flush(&out))
 			break; /* EPIPE: reader went away */
-		if (getppid() == 1 && !rt_exiting) {
-			/* parent died and PDEATHSIG did not fire (e.g. subreaper) */
+		if (stdout_closed()) {
+			out.err = EPIPE;
+			break;
 		}
 	}
 
