@@ -1,0 +1,152 @@
+"""LlmAnalyzer: adds an `LlmCall` Event right after each HttpExchange that is an LLM API call.
+
+Put it after the HTTP analyzer. It passes every event through unchanged, keeps the SseMessage
+Events of each in-flight response per (pid, conn, stream_id) until that request's final
+HttpExchange arrives, then runs the pure extractor (`collector.framework.llm.extract`).
+State is bounded: at most `max_calls` responses tracked (oldest evicted), at most
+`max_events_per_call` events / `max_bytes_per_call` data bytes kept per response (beyond that
+the call is extracted from the exchange's body when whole, and marked partial otherwise), and
+responses idle for `idle_timeout_s` are dropped on `tick`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..core.analyzer import Analyzer
+from ..core.events import Event, HttpExchange, SseMessage
+from ..llm import extract
+
+log = logging.getLogger("collector.analyzers.llm")
+
+Key = tuple[int, int, int | None]
+
+
+@dataclass
+class _Pending:
+    events: list[Event] = field(default_factory=list)
+    nbytes: int = 0
+    overflow: bool = False
+    last_ns: int = 0
+
+
+@dataclass
+class LlmStats:
+    calls: int = 0
+    errors: int = 0
+    evicted: int = 0
+    timed_out: int = 0
+    overflowed: int = 0
+    restarted: int = 0
+    last_error: str = ""
+
+
+class LlmAnalyzer(Analyzer):
+    name = "llm"
+
+    def __init__(
+        self,
+        *,
+        max_calls: int = 256,
+        max_events_per_call: int = 50_000,
+        max_bytes_per_call: int = 64 * 1024 * 1024,
+        idle_timeout_s: float = 600.0,
+        source: str = "llm",
+    ) -> None:
+        if max_calls <= 0 or max_events_per_call <= 0 or max_bytes_per_call <= 0:
+            raise ValueError("LlmAnalyzer limits must be positive")
+        self.max_calls = max_calls
+        self.max_events_per_call = max_events_per_call
+        self.max_bytes_per_call = max_bytes_per_call
+        self.idle_timeout_ns = int(idle_timeout_s * 1e9)
+        self.source = source
+        self.stats = LlmStats()
+        self._pending: OrderedDict[Key, _Pending] = OrderedDict()
+
+    @property
+    def tracked(self) -> int:
+        """Responses whose SSE events are currently held."""
+        return len(self._pending)
+
+    def process(self, event: Event) -> Iterable[Event]:
+        payload = event.payload
+        if isinstance(payload, SseMessage):
+            self._add_sse(event, payload)
+            return (event,)
+        if isinstance(payload, HttpExchange):
+            call = self._call_for(event, payload)
+            return (event,) if call is None else (event, call)
+        return (event,)
+
+    def _add_sse(self, event: Event, sse: SseMessage) -> None:
+        key = (event.pid, sse.conn, sse.stream_id)
+        pending = self._pending.get(key)
+        if pending is None:
+            while len(self._pending) >= self.max_calls:
+                self._pending.popitem(last=False)
+                self.stats.evicted += 1
+            pending = self._pending[key] = _Pending()
+        else:
+            if sse.index == 0 and pending.events:
+                # A new response began on this stream without the previous one's exchange.
+                self.stats.restarted += 1
+                pending.events.clear()
+                pending.nbytes = 0
+                pending.overflow = False
+            self._pending.move_to_end(key)
+        pending.last_ns = event.timestamp_ns
+        size = len(sse.data)
+        if (
+            len(pending.events) >= self.max_events_per_call
+            or pending.nbytes + size > self.max_bytes_per_call
+        ):
+            if not pending.overflow:
+                self.stats.overflowed += 1
+            pending.overflow = True
+            return
+        pending.events.append(event)
+        pending.nbytes += size
+
+    def _call_for(self, event: Event, exchange: HttpExchange) -> Event | None:
+        pending = self._pending.pop((event.pid, exchange.conn, exchange.stream_id), None)
+        if exchange.method and exchange.method.upper() != "POST":
+            return None
+        try:
+            call = extract(
+                exchange,
+                pending.events if pending else (),
+                sse_complete=not (pending and pending.overflow),
+            )
+        except Exception as exc:  # a malformed body must not stop the stream
+            self.stats.errors += 1
+            self.stats.last_error = repr(exc)
+            if self.stats.errors == 1:
+                log.warning("LLM extraction failed for %s: %r", exchange.path, exc)
+            return None
+        if call is None:
+            return None
+        self.stats.calls += 1
+        return Event(
+            timestamp_ns=event.timestamp_ns,
+            source=self.source,
+            pid=event.pid,
+            tid=event.tid,
+            comm=event.comm,
+            payload=call,
+        )
+
+    def tick(self, now_ns: int) -> Iterable[Event]:
+        if self._pending:
+            limit = now_ns - self.idle_timeout_ns
+            stale = [k for k, p in self._pending.items() if p.last_ns < limit]
+            for key in stale:
+                del self._pending[key]
+            self.stats.timed_out += len(stale)
+        return ()
+
+    def finish(self) -> Iterable[Event]:
+        self._pending.clear()
+        return ()

@@ -1,0 +1,131 @@
+"""LLM call extraction: turn an `HttpExchange` (plus its `SseMessage`s) into an `LlmCall`.
+
+Pure functions, no I/O. `extract(exchange, sse)` recognises OpenAI Chat Completions, OpenAI
+Responses, Anthropic Messages and Google Gemini generateContent / streamGenerateContent,
+streaming or not, and returns None for anything else.
+
+Field conventions of the LlmCall:
+- provider: the wire format's family ("openai", "anthropic", "gemini"), whatever the host;
+  endpoint: "chat.completions", "responses", "messages", "generateContent",
+  "streamGenerateContent"; host/path: where the request went.
+- model: the requested model (from the body, or the path for Gemini / Azure / Vertex);
+  response_model: the model the response names.
+- system: system prompt text (Anthropic `system`, OpenAI system/developer messages or
+  Responses `instructions`, Gemini `systemInstruction`); messages / tools: the request's own
+  JSON (Gemini: `contents`, and tools flattened to function declarations).
+- response_text / thinking: answer text and reasoning text, kept apart; tool_calls: id, name
+  and the complete JSON arguments string.
+- usage: the provider's own numbers (OpenAI input counts include cached tokens, Anthropic's
+  exclude cache reads and writes).
+- ttft_ns: streaming: first SSE event carrying content minus request start (None when the
+  events carry no timestamps); otherwise response first byte minus request start.
+- error / error_type: from an HTTP error status's body, an in-stream error event, or the
+  transport; partial: the exchange or the collected events were incomplete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..core.events import Event, HttpExchange, LlmCall, SseMessage
+from ._common import CallBuilder, SseItem, error_of, header, loads, parse_sse_body, to_items
+from .detect import FORMATS, detect, host_of
+
+__all__ = ["FORMATS", "SseItem", "detect", "extract", "parse_sse_body"]
+
+
+def _snippet(body: bytes, limit: int = 300) -> str:
+    text = body[:limit].decode("utf-8", "replace").strip()
+    return text + ("..." if len(body) > limit else "")
+
+
+def extract(
+    exchange: HttpExchange,
+    sse: Sequence[SseMessage | Event | SseItem] = (),
+    *,
+    sse_complete: bool = True,
+) -> LlmCall | None:
+    """The LLM call carried by `exchange`, or None if it is not one.
+
+    `sse`: the response's server-sent events in order, as SseMessage payloads, Events wrapping
+    them (their timestamps give the time to first token) or SseItems. Without them a
+    `text/event-stream` response body is split here. `sse_complete=False` says some events were
+    dropped: the body is then preferred when it is whole, the events still give timing.
+    """
+    if exchange.method and exchange.method.upper() != "POST":
+        return None
+    req = loads(exchange.request_body)
+    fmt = detect(exchange, req)
+    if fmt is None or not isinstance(req, dict):
+        return None
+    fields = fmt.request_fields(exchange, req)
+    items = [i for i in sse if isinstance(i, SseItem)] + to_items(
+        i for i in sse if not isinstance(i, SseItem)
+    )
+    ctype = header(exchange.response_headers, "content-type").lower()
+    is_sse = "text/event-stream" in ctype or bool(items)
+    stream = fmt.is_stream(exchange, req) or is_sse
+    body_whole = bool(exchange.response_body) and not exchange.response_body_truncated
+    partial = exchange.partial or not exchange.complete or not sse_complete
+
+    b = CallBuilder()
+    body_json = None
+    if is_sse:
+        if items and (sse_complete or not body_whole):
+            fmt.read_stream(items, b)
+        else:
+            if items:  # timing from the events we kept, content from the body
+                timing = CallBuilder()
+                fmt.read_stream(items, timing)
+                b.first_content_ts = timing.first_content_ts
+            fmt.read_stream(parse_sse_body(exchange.response_body), b)
+            partial = partial or exchange.response_body_truncated
+    else:
+        body_json = loads(exchange.response_body)
+        fmt.read_body(body_json, b)
+        partial = partial or exchange.response_body_truncated
+
+    status = exchange.status
+    if status is not None and status >= 400 and not b.error:
+        found = error_of(body_json)
+        if found:
+            b.set_error(found)
+        else:
+            b.error = f"HTTP {status}" + (f" {exchange.reason}" if exchange.reason else "")
+            if exchange.response_body and body_json is None:
+                b.error += ": " + _snippet(exchange.response_body)
+            b.error_type = "http_error"
+    if exchange.error and not b.error:
+        b.error, b.error_type = exchange.error, "transport"
+
+    start = exchange.request_start_ns
+    ttft: int | None = None
+    if start:
+        if stream and is_sse:
+            if b.first_content_ts is not None:
+                ttft = max(0, b.first_content_ts - start)
+        elif exchange.response_first_byte_ns:
+            ttft = max(0, exchange.response_first_byte_ns - start)
+    duration = max(0, exchange.end_ns - start) if start and exchange.end_ns else 0
+    request_id = (
+        header(exchange.response_headers, "x-request-id")
+        or header(exchange.response_headers, "request-id")
+        or header(exchange.response_headers, "x-goog-request-id")
+    )
+    return b.build(
+        provider=fmt.provider,
+        endpoint=fmt.endpoint_for(exchange),
+        stream=stream,
+        conn=exchange.conn,
+        stream_id=exchange.stream_id,
+        status=status,
+        host=host_of(exchange),
+        path=exchange.path.split("?", 1)[0],
+        request_id=request_id,
+        request_start_ns=start,
+        ttft_ns=ttft,
+        duration_ns=duration,
+        partial=partial,
+        **fields,
+    )
+

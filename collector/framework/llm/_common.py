@@ -1,0 +1,290 @@
+"""Shared pieces of the wire-format parsers: body/JSON/SSE helpers and the LlmCall builder.
+
+Everything here is pure (no I/O). Parsers see server-sent events as `SseItem`s (event name,
+data, wall-clock timestamp when known) so they work on both analyzer-collected `SseMessage`
+Events and on an SSE body split after the fact.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..core.events import Event, Header, HttpExchange, LlmCall, SseMessage, TokenUsage, ToolCall
+
+
+@dataclass(slots=True)
+class SseItem:
+    event: str
+    data: str
+    ts: int | None = None
+
+
+def header(headers: Sequence[Header], name: str) -> str:
+    """The first value of header `name` (case-insensitive), or ""."""
+    name = name.lower()
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return ""
+
+
+def split_path(exchange: HttpExchange) -> str:
+    """The request path without its query string."""
+    path = exchange.path or ""
+    if not path and exchange.url:
+        rest = exchange.url.split("://", 1)[-1]
+        slash = rest.find("/")
+        path = rest[slash:] if slash >= 0 else "/"
+    return path.split("?", 1)[0]
+
+
+def query_of(exchange: HttpExchange) -> str:
+    if exchange.query:
+        return exchange.query
+    for source in (exchange.path, exchange.url):
+        if source and "?" in source:
+            return source.split("?", 1)[1]
+    return ""
+
+
+def _maybe_decompress(body: bytes) -> bytes:
+    """Bodies should arrive decoded; undo gzip/zlib defensively if they did not."""
+    if body[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(body)
+        except Exception:
+            return body
+    if body[:1] == b"\x78":
+        try:
+            return zlib.decompress(body)
+        except Exception:
+            return body
+    return body
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON, or return None."""
+    if not data:
+        return None
+    if isinstance(data, bytes):
+        data = _maybe_decompress(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def parse_sse_body(body: bytes) -> list[SseItem]:
+    """Split a `text/event-stream` body into events (no timestamps)."""
+    text = _maybe_decompress(body).decode("utf-8", "replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    items: list[SseItem] = []
+    event = ""
+    data: list[str] = []
+    for line in text.split("\n"):
+        if not line:
+            if data:
+                items.append(SseItem(event or "message", "\n".join(data)))
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+    if data:
+        items.append(SseItem(event or "message", "\n".join(data)))
+    return items
+
+
+def to_items(sse: Iterable[SseMessage | Event]) -> list[SseItem]:
+    items: list[SseItem] = []
+    for entry in sse:
+        if isinstance(entry, Event):
+            payload = entry.payload
+            if isinstance(payload, SseMessage):
+                items.append(SseItem(payload.event, payload.data, entry.timestamp_ns))
+        elif isinstance(entry, SseMessage):
+            items.append(SseItem(entry.event, entry.data, None))
+    return items
+
+
+def text_of(content: Any) -> str:
+    """Text of a message `content`: a string, or a list of parts with `text`."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+        return "".join(parts)
+    if isinstance(content, dict) and isinstance(content.get("text"), str):
+        return str(content["text"])
+    return ""
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    return None
+
+
+def error_of(obj: Any) -> tuple[str, str] | None:
+    """(type, message) of an API error object in any of the providers' shapes."""
+    if isinstance(obj, list):
+        for entry in obj:
+            found = error_of(entry)
+            if found:
+                return found
+        return None
+    if not isinstance(obj, dict):
+        return None
+    err = obj.get("error")
+    if isinstance(err, dict):
+        etype = err.get("type") or err.get("status") or err.get("code") or ""
+        message = err.get("message") or ""
+        return str(etype), str(message) if message else dumps(err)
+    if isinstance(err, str) and err:
+        return str(obj.get("type") or ""), err
+    if obj.get("type") == "error" and (obj.get("message") or obj.get("code")):
+        return str(obj.get("code") or "error"), str(obj.get("message") or "")
+    return None
+
+
+@dataclass
+class _ToolAcc:
+    id: str = ""
+    name: str = ""
+    parts: list[str] = field(default_factory=list)
+    fallback: str = ""
+
+    def result(self) -> ToolCall:
+        args = "".join(self.parts) or self.fallback
+        return ToolCall(id=self.id, name=self.name, arguments=args)
+
+
+class CallBuilder:
+    """Accumulates what a response says, from one JSON body or from stream deltas."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.thinking: list[str] = []
+        self.tools: dict[Any, _ToolAcc] = {}
+        self.stop_reason = ""
+        self.usage = TokenUsage()
+        self.response_id = ""
+        self.response_model = ""
+        self.error = ""
+        self.error_type = ""
+        self.first_content_ts: int | None = None
+        self.saw_content = False
+
+    def content(self, ts: int | None) -> None:
+        self.saw_content = True
+        if ts is not None and self.first_content_ts is None:
+            self.first_content_ts = ts
+
+    def add_text(self, s: Any, ts: int | None = None) -> None:
+        if isinstance(s, str) and s:
+            self.text.append(s)
+            self.content(ts)
+
+    def add_thinking(self, s: Any, ts: int | None = None) -> None:
+        if isinstance(s, str) and s:
+            self.thinking.append(s)
+            self.content(ts)
+
+    def tool(self, key: Any) -> _ToolAcc:
+        acc = self.tools.get(key)
+        if acc is None:
+            acc = self.tools[key] = _ToolAcc()
+        return acc
+
+    def add_tool(self, id: Any, name: Any, arguments: Any) -> None:
+        acc = self.tool(("#", len(self.tools)))
+        acc.id = str(id or "")
+        acc.name = str(name or "")
+        if isinstance(arguments, str):
+            acc.parts.append(arguments)
+        elif arguments is not None:
+            acc.parts.append(dumps(arguments))
+
+    def set_ids(self, response_id: Any = None, model: Any = None) -> None:
+        if isinstance(response_id, str) and response_id and not self.response_id:
+            self.response_id = response_id
+        if isinstance(model, str) and model and not self.response_model:
+            self.response_model = model
+
+    def set_usage(self, **values: int | None) -> None:
+        """Set the usage fields that are known (None leaves a field as is)."""
+        for key, value in values.items():
+            if value is not None:
+                setattr(self.usage, key, value)
+
+    def set_error(self, found: tuple[str, str] | None) -> None:
+        if found and not self.error:
+            self.error_type, self.error = found[0], found[1] or found[0] or "error"
+
+    def build(self, **fields: Any) -> LlmCall:
+        return LlmCall(
+            response_text="".join(self.text),
+            thinking="".join(self.thinking),
+            tool_calls=[acc.result() for acc in self.tools.values()],
+            stop_reason=self.stop_reason,
+            usage=self.usage,
+            response_id=self.response_id,
+            response_model=self.response_model,
+            error=self.error,
+            error_type=self.error_type,
+            **fields,
+        )
+
+
+class WireFormat:
+    """One LLM API wire format: recognise a request, and read the call out of its exchange."""
+
+    provider = ""
+    endpoint = ""
+
+    def match_path(self, path: str) -> bool:
+        raise NotImplementedError
+
+    def match_body(self, req: dict[str, Any], exchange: HttpExchange) -> bool:
+        raise NotImplementedError
+
+    def endpoint_for(self, exchange: HttpExchange) -> str:
+        return self.endpoint
+
+    def is_stream(self, exchange: HttpExchange, req: dict[str, Any]) -> bool:
+        return bool(req.get("stream"))
+
+    def request_fields(self, exchange: HttpExchange, req: dict[str, Any]) -> dict[str, Any]:
+        """model, system, messages, tools of the request."""
+        raise NotImplementedError
+
+    def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
+        raise NotImplementedError
+
+    def read_body(self, body: Any, b: CallBuilder) -> None:
+        raise NotImplementedError

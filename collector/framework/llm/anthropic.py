@@ -1,0 +1,143 @@
+"""Anthropic Messages (`POST .../v1/messages`; also Vertex/Bedrock `:rawPredict` style bodies).
+
+Streaming events: message_start (id, model, input usage), content_block_start / _delta / _stop
+(text_delta, thinking_delta, signature_delta, input_json_delta), message_delta (stop_reason,
+output usage), message_stop, ping, error. Thinking blocks are kept apart from the text; a
+tool_use block's arguments are its concatenated `input_json_delta.partial_json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.events import HttpExchange
+from ._common import CallBuilder, SseItem, WireFormat, as_int, dumps, error_of, header, loads, text_of
+
+_TOOL_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
+
+
+def read_usage(usage: Any, b: CallBuilder) -> None:
+    if isinstance(usage, dict):
+        b.set_usage(
+            input_tokens=as_int(usage.get("input_tokens")),
+            output_tokens=as_int(usage.get("output_tokens")),
+            cache_read_tokens=as_int(usage.get("cache_read_input_tokens")),
+            cache_creation_tokens=as_int(usage.get("cache_creation_input_tokens")),
+        )
+
+
+class Messages(WireFormat):
+    provider = "anthropic"
+    endpoint = "messages"
+
+    def match_path(self, path: str) -> bool:
+        path = path.rstrip("/")
+        return path.endswith("/messages") or path.endswith(":rawPredict") or path.endswith(
+            ":streamRawPredict"
+        )
+
+    def match_body(self, req: dict[str, Any], exchange: HttpExchange) -> bool:
+        if not isinstance(req.get("messages"), list):
+            return False
+        return (
+            "max_tokens" in req
+            or "anthropic_version" in req
+            or bool(header(exchange.request_headers, "anthropic-version"))
+        )
+
+    def is_stream(self, exchange: HttpExchange, req: dict[str, Any]) -> bool:
+        return bool(req.get("stream")) or exchange.path.split("?", 1)[0].endswith(
+            ":streamRawPredict"
+        )
+
+    def request_fields(self, exchange: HttpExchange, req: dict[str, Any]) -> dict[str, Any]:
+        model = req.get("model")
+        if not isinstance(model, str) or not model:
+            # Vertex: .../publishers/anthropic/models/{model}:streamRawPredict
+            path = exchange.path.split("?", 1)[0]
+            tail = path.rsplit("/models/", 1)[-1] if "/models/" in path else ""
+            model = tail.split(":", 1)[0]
+        system = req.get("system")
+        return {
+            "model": model,
+            "system": text_of(system) if system is not None else "",
+            "messages": [m for m in req.get("messages") or [] if isinstance(m, dict)],
+            "tools": [t for t in req.get("tools") or [] if isinstance(t, dict)],
+        }
+
+    def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
+        blocks: dict[int, str] = {}
+        for item in items:
+            obj = loads(item.data)
+            if not isinstance(obj, dict):
+                continue
+            etype = obj.get("type") or item.event
+            if etype == "message_start":
+                message = obj.get("message") or {}
+                if isinstance(message, dict):
+                    b.set_ids(message.get("id"), message.get("model"))
+                    read_usage(message.get("usage"), b)
+            elif etype == "content_block_start":
+                index = as_int(obj.get("index")) or 0
+                block = obj.get("content_block") or {}
+                if not isinstance(block, dict):
+                    continue
+                kind = str(block.get("type") or "")
+                blocks[index] = kind
+                if kind == "text":
+                    b.add_text(block.get("text"), item.ts)
+                elif kind == "thinking":
+                    b.add_thinking(block.get("thinking"), item.ts)
+                elif kind in _TOOL_BLOCKS:
+                    acc = b.tool(index)
+                    acc.id = str(block.get("id") or "")
+                    acc.name = str(block.get("name") or "")
+                    initial = block.get("input")
+                    if initial is not None:
+                        acc.fallback = dumps(initial)
+            elif etype == "content_block_delta":
+                index = as_int(obj.get("index")) or 0
+                delta = obj.get("delta") or {}
+                if not isinstance(delta, dict):
+                    continue
+                dtype = delta.get("type")
+                if dtype == "text_delta":
+                    b.add_text(delta.get("text"), item.ts)
+                elif dtype == "thinking_delta":
+                    b.add_thinking(delta.get("thinking"), item.ts)
+                elif dtype == "input_json_delta":
+                    fragment = delta.get("partial_json")
+                    if isinstance(fragment, str):
+                        b.tool(index).parts.append(fragment)
+                    b.content(item.ts)
+                else:  # signature_delta, citations_delta
+                    b.content(item.ts)
+            elif etype == "message_delta":
+                delta = obj.get("delta") or {}
+                if isinstance(delta, dict) and delta.get("stop_reason"):
+                    b.stop_reason = str(delta["stop_reason"])
+                read_usage(obj.get("usage"), b)
+            elif etype == "error":
+                b.set_error(error_of(obj))
+
+    def read_body(self, body: Any, b: CallBuilder) -> None:
+        if not isinstance(body, dict):
+            return
+        b.set_error(error_of(body))
+        b.set_ids(body.get("id"), body.get("model"))
+        for block in body.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "text":
+                b.add_text(block.get("text"))
+            elif kind == "thinking":
+                b.add_thinking(block.get("thinking"))
+            elif kind in _TOOL_BLOCKS:
+                b.add_tool(block.get("id"), block.get("name"), block.get("input", {}))
+        if body.get("stop_reason"):
+            b.stop_reason = str(body["stop_reason"])
+        read_usage(body.get("usage"), b)
+
+
+FORMAT = Messages()

@@ -1,0 +1,122 @@
+"""Google Gemini `models/{model}:generateContent` and `:streamGenerateContent` (SSE with
+`alt=sse`, else one JSON array), on generativelanguage.googleapis.com or Vertex AI.
+
+Each streamed chunk is a whole GenerateContentResponse: text parts concatenate (parts with
+`thought: true` are thinking), `functionCall` parts are complete calls, and the last
+`usageMetadata` / `finishReason` win.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..core.events import HttpExchange
+from ._common import CallBuilder, SseItem, WireFormat, as_int, error_of, loads
+
+_PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
+
+
+def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
+    value = obj.get(camel)
+    return obj.get(snake) if value is None else value
+
+
+def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
+    if not isinstance(chunk, dict):
+        return
+    b.set_error(error_of(chunk))
+    b.set_ids(_get(chunk, "responseId", "response_id"), _get(chunk, "modelVersion", "model_version"))
+    candidates = chunk.get("candidates") or []
+    candidate = next(
+        (c for c in candidates if isinstance(c, dict) and c.get("index", 0) == 0), None
+    )
+    if candidate is not None:
+        content = candidate.get("content") or {}
+        for part in content.get("parts") or [] if isinstance(content, dict) else []:
+            if not isinstance(part, dict):
+                continue
+            if isinstance(part.get("text"), str):
+                if part.get("thought"):
+                    b.add_thinking(part["text"], ts)
+                else:
+                    b.add_text(part["text"], ts)
+            call = _get(part, "functionCall", "function_call")
+            if isinstance(call, dict):
+                b.add_tool(call.get("id"), call.get("name"), call.get("args", {}))
+                b.content(ts)
+        reason = _get(candidate, "finishReason", "finish_reason")
+        if reason:
+            b.stop_reason = str(reason)
+    feedback = _get(chunk, "promptFeedback", "prompt_feedback")
+    if isinstance(feedback, dict) and _get(feedback, "blockReason", "block_reason"):
+        b.stop_reason = str(_get(feedback, "blockReason", "block_reason"))
+    usage = _get(chunk, "usageMetadata", "usage_metadata")
+    if isinstance(usage, dict):
+        b.set_usage(
+            input_tokens=as_int(_get(usage, "promptTokenCount", "prompt_token_count")),
+            output_tokens=as_int(_get(usage, "candidatesTokenCount", "candidates_token_count")),
+            cache_read_tokens=as_int(
+                _get(usage, "cachedContentTokenCount", "cached_content_token_count")
+            ),
+            reasoning_tokens=as_int(_get(usage, "thoughtsTokenCount", "thoughts_token_count")),
+        )
+
+
+class GenerateContent(WireFormat):
+    provider = "gemini"
+    endpoint = "generateContent"
+
+    def match_path(self, path: str) -> bool:
+        return _PATH.search(path) is not None
+
+    def match_body(self, req: dict[str, Any], exchange: HttpExchange) -> bool:
+        return isinstance(req.get("contents"), list)
+
+    def endpoint_for(self, exchange: HttpExchange) -> str:
+        found = _PATH.search(exchange.path.split("?", 1)[0])
+        return found.group(2) if found else self.endpoint
+
+    def is_stream(self, exchange: HttpExchange, req: dict[str, Any]) -> bool:
+        return self.endpoint_for(exchange) == "streamGenerateContent"
+
+    def request_fields(self, exchange: HttpExchange, req: dict[str, Any]) -> dict[str, Any]:
+        found = _PATH.search(exchange.path.split("?", 1)[0])
+        model = found.group(1) if found else str(req.get("model") or "")
+        system_obj = _get(req, "systemInstruction", "system_instruction")
+        system = ""
+        if isinstance(system_obj, dict):
+            system = "".join(
+                p["text"]
+                for p in system_obj.get("parts") or []
+                if isinstance(p, dict) and isinstance(p.get("text"), str)
+            )
+        elif isinstance(system_obj, str):
+            system = system_obj
+        tools: list[dict[str, Any]] = []
+        for tool in req.get("tools") or []:
+            if not isinstance(tool, dict):
+                continue
+            decls = _get(tool, "functionDeclarations", "function_declarations")
+            if isinstance(decls, list):
+                tools.extend(d for d in decls if isinstance(d, dict))
+            else:
+                tools.append(tool)
+        return {
+            "model": model,
+            "system": system,
+            "messages": [m for m in req.get("contents") or [] if isinstance(m, dict)],
+            "tools": tools,
+        }
+
+    def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
+        for item in items:
+            read_chunk(loads(item.data), item.ts, b)
+
+    def read_body(self, body: Any, b: CallBuilder) -> None:
+        # streamGenerateContent without alt=sse answers with a JSON array of chunks.
+        for chunk in body if isinstance(body, list) else [body]:
+            read_chunk(chunk, None, b)
+
+
+FORMAT = GenerateContent()
