@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -1102,6 +1103,10 @@ int main(int argc, char **argv)
 			report_lost();
 			if (getppid() != parent)
 				exiting = 1;
+			/* reader of stdout gone (pipe closed) even if we print nothing */
+			struct pollfd pfd = { .fd = STDOUT_FILENO, .events = 0 };
+			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP)))
+				out_broken = true, exiting = 1;
 		}
 		out_flush();
 	}
