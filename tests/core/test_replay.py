@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -72,7 +73,7 @@ async def test_recorded_pace(tmp_path: Path) -> None:
             arrivals.append(time.monotonic() - start)
     assert len(arrivals) == 6
     assert 0.2 <= arrivals[-1] <= 1.0
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert all(g >= 0.03 for g in gaps), gaps
 
 

@@ -16,7 +16,7 @@ Header = tuple[str, str]
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
         ser_json_bytes="base64",
         val_json_bytes="base64",
         ser_json_inf_nan="constants",

@@ -12,7 +12,7 @@ class LineFramer:
     `max_line` plus one chunk.
     """
 
-    __slots__ = ("_buf", "_discarding", "max_line", "oversize_lines", "oversize_bytes")
+    __slots__ = ("_buf", "_discarding", "max_line", "oversize_bytes", "oversize_lines")
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         if max_line <= 0:

@@ -1,4 +1,4 @@
-"""Picks the decoder for a replay file from its lines: our Event log, or raw tool output."""
+"""Picks the decoder for each line of a replay file: our Event log, or raw tool output."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from .event_json import EventJsonDecoder
 from .process_tool import ProcessToolDecoder
 from .ssl_tool import SslToolDecoder
 
-_SSL_TYPES = (b'"SSL_', b'"tool":"sslsniff"', b'"tool": "sslsniff"')
-
 
 class AutoDecoder:
-    """Decodes each line as an Event if it has a payload, else as a process or sslsniff line."""
+    """An Event line has a payload; a tool line starts with its type (SSL_* and ATTACH: sslsniff)."""
 
     def __init__(self, stats: RunnerStats | None = None, boot_offset_ns: int | None = None) -> None:
         self.stats = stats if stats is not None else RunnerStats()
@@ -21,9 +19,15 @@ class AutoDecoder:
         self._ssl = SslToolDecoder(self.stats, boot_offset_ns)
 
     def decode(self, line: bytes, out: list[Event]) -> None:
-        if b'"payload"' in line:
+        if line.startswith(b'{"type":'):
+            head = line[9:16]
+            if head.startswith((b"SSL_", b"ATTACH")) or b'"tool":"sslsniff"' in line[:200]:
+                self._ssl.decode(line, out)
+            else:
+                self._process.decode(line, out)
+        elif b'"payload"' in line:
             self._events.decode(line, out)
-        elif any(marker in line for marker in _SSL_TYPES):
+        elif b'"SSL_' in line:
             self._ssl.decode(line, out)
         else:
             self._process.decode(line, out)

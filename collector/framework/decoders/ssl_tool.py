@@ -92,17 +92,19 @@ class SslToolDecoder(ToolDecoderBase):
         return self._event(d, ts, self._payload(d, data, length, d.get("truncated", 0)))
 
     def _payload(self, d: dict[str, Any], data: bytes, length: int, truncated: int) -> TlsData:
-        return TlsData(
-            direction=d["dir"],
-            conn=d["conn"],
-            data=data,
-            length=length,
-            truncated=truncated,
-            fd=d.get("fd", -1),
-            uid=d.get("uid", 0),
-            func=d.get("func", ""),
-            latency_ns=d.get("latency_ns", 0),
-            call_id=d.get("call_id", 0),
+        return TlsData.model_validate(
+            {
+                "direction": d["dir"],
+                "conn": d["conn"],
+                "data": data,
+                "length": length,
+                "truncated": truncated,
+                "fd": d.get("fd", -1),
+                "uid": d.get("uid", 0),
+                "func": d.get("func", ""),
+                "latency_ns": d.get("latency_ns", 0),
+                "call_id": d.get("call_id", 0),
+            }
         )
 
     def _complete(self, p: _PendingCall, *, lost_tail: bool) -> Event:

@@ -53,7 +53,7 @@ class CommandRunner(SubprocessRunner[CommandConfig]):
     config_class = CommandConfig
 
     @classmethod
-    def builder(cls) -> CommandBuilder:  # type: ignore[override]
+    def builder(cls) -> CommandBuilder:
         return CommandBuilder(cls, CommandConfig())
 
     @property

@@ -77,7 +77,7 @@ class ProcessRunner(SubprocessRunner[ProcessConfig]):
     config_class = ProcessConfig
 
     @classmethod
-    def builder(cls) -> ProcessBuilder:  # type: ignore[override]
+    def builder(cls) -> ProcessBuilder:
         return ProcessBuilder(cls, ProcessConfig())
 
     def command(self) -> list[str]:

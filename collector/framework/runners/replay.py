@@ -14,7 +14,7 @@ from ..core.errors import ConfigError
 from ..core.events import Event
 from ..decoders.auto import AutoDecoder
 from ..decoders.base import Decoder
-from .base import RunnerBuilder, RunnerConfig, Runner
+from .base import Runner, RunnerBuilder, RunnerConfig
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class ReplayRunner(Runner[ReplayConfig]):
         self._t0: tuple[int, float] | None = None
 
     @classmethod
-    def builder(cls) -> ReplayBuilder:  # type: ignore[override]
+    def builder(cls) -> ReplayBuilder:
         return ReplayBuilder(cls, ReplayConfig())
 
     @classmethod
@@ -61,7 +61,7 @@ class ReplayRunner(Runner[ReplayConfig]):
         return cls.builder().file(path).speed(speed).build()
 
     async def _open(self) -> None:
-        self._file = open(self.config.path, "rb")  # noqa: SIM115 - closed in _close
+        self._file = open(self.config.path, "rb")
 
     async def _read(self, max_bytes: int, timeout: float) -> bytes | None:
         assert self._file is not None

@@ -86,7 +86,7 @@ class SslRunner(SubprocessRunner[SslConfig]):
     config_class = SslConfig
 
     @classmethod
-    def builder(cls) -> SslBuilder:  # type: ignore[override]
+    def builder(cls) -> SslBuilder:
         return SslBuilder(cls, SslConfig())
 
     def command(self) -> list[str]:

@@ -49,7 +49,7 @@ class SubprocessRunner(Runner[C]):
 
     @staticmethod
     def _drain_after_exit(child: ChildProcess, max_bytes: int) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while (data := child.read_nowait(max_bytes)) and len(parts) < 64:
             parts.append(data)
         return b"".join(parts)
