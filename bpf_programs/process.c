@@ -574,13 +574,14 @@ static void dedup_scan(bool all)
 {
 	int fd = bpf_map__fd(skel->maps.proc_dedup);
 	uint64_t now = rt_boot_ns();
-	uint32_t cutoff = now > GRACE_NS ? (uint32_t)((now - GRACE_NS) / window_ns) : 0;
+	uint32_t cutoff;
 	struct proc_dedup_key in_b, out_b;
 	bool first = true, done = false;
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, bopts);
 
 	if (!window_ns)
 		return;
+	cutoff = now > GRACE_NS ? (uint32_t)((now - GRACE_NS) / window_ns) : 0;
 	if (n_exited > 1)
 		qsort(exited, n_exited, sizeof(*exited), cmp_exited);
 
