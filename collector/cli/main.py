@@ -117,9 +117,28 @@ def run(args: argparse.Namespace) -> int:
     session = Session(runner, OutputOptions(json=args.json, quiet=args.quiet, log_path=args.output))
     try:
         anyio.run(session.run)
+    except BaseExceptionGroup as group:
+        raise _first_error(group) from group
     finally:
-        print(session.summary(), file=sys.stderr)
+        if runner.stats.lines or runner.stopping:
+            print(session.summary(), file=sys.stderr)
     return 0
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a task group: a CollectorError if there is one."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(reversed(exc.exceptions))
+        else:
+            leaves.append(exc)
+    for exc in leaves:
+        if isinstance(exc, CollectorError):
+            return exc
+    return leaves[0] if leaves else group
 
 
 def main(argv: Sequence[str] | None = None) -> int:

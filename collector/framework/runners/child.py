@@ -62,7 +62,6 @@ class ChildProcess:
         os.set_blocking(read_fd, False)
         self.stdout_fd = read_fd
         self.pid = self.popen.pid
-        self._pidfd = os.pidfd_open(self.pid)
         self._stderr_thread = threading.Thread(
             target=self._drain_stderr, args=(err_r,), name=f"stderr-{self.pid}", daemon=True
         )
@@ -107,10 +106,12 @@ class ChildProcess:
 
     async def wait_exit(self, timeout: float | None = None) -> bool:
         """Wait until the child has exited (not reaped); True if it did within `timeout`."""
-        if self.poll() is not None:
-            return True
+        # Polling (not the pidfd) lets several tasks wait at once: stop() and the reader may.
+        delay = 0.002
         with anyio.move_on_after(timeout):
-            await anyio.wait_readable(self._pidfd)
+            while self.poll() is None:
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 0.05)
             return True
         return self.poll() is not None
 
@@ -147,9 +148,8 @@ class ChildProcess:
         return self.reap()
 
     def close_fds(self) -> None:
-        for fd in (self.stdout_fd, self._pidfd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.close(self.stdout_fd)
         self._stderr_thread.join(timeout=1.0)
 
     def stderr_text(self, lines: int | None = None) -> str:
