@@ -150,6 +150,8 @@ class HttpExchange(_Model):
     reason: str = ""
     request_headers: list[Header] = Field(default_factory=list)
     response_headers: list[Header] = Field(default_factory=list)
+    request_trailers: list[Header] = Field(default_factory=list)
+    response_trailers: list[Header] = Field(default_factory=list)
     request_body: bytes = b""
     response_body: bytes = b""
     request_body_size: int = 0

@@ -1,0 +1,5 @@
+"""Built-in analyzers."""
+
+from .http import HttpAnalyzer
+
+__all__ = ["HttpAnalyzer"]

@@ -1,0 +1,230 @@
+"""HttpAnalyzer: TLS plaintext events -> HttpExchange (and SseMessage) events.
+
+Consumes `TlsData` / `TlsClose` events, reassembles each (pid, conn) connection's two byte streams
+(`protocols.reassembly`), detects HTTP/1.x or HTTP/2 (`protocols.detect`) and parses them
+(`protocols.http1`, `protocols.http2`). Emits:
+
+- one `HttpExchange` per request/response pair when the response completes, or when the
+  connection closes / idles out / is evicted / the capture ends first (`complete=False`);
+- for `text/event-stream` responses, one `SseMessage` per server-sent event as it arrives
+  (timestamp = the TLS event that completed it; `index` counts the events of the response).
+
+Derived events: source "http", timestamp_ns = time of completion, pid/tid/comm of the TLS event
+that completed them. Every input event passes through unchanged and first (TlsData is dropped
+when `keep_tls=False`).
+
+Bodies are content-decoded (gzip, deflate, br, zstd) and kept whole up to `body_limit` bytes; past
+that the first `body_limit` bytes are kept and `*_truncated` is set, while `*_body_size` and
+`*_body_sha256` always describe the whole decoded body. Memory is bounded by `max_connections`
+(LRU) and the per-connection bounds of the parsers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..core.analyzer import Analyzer
+from ..core.events import Event, HttpExchange, SseMessage, TlsClose, TlsData
+from ..protocols.detect import HttpStream
+from ..protocols.message import DEFAULT_BODY_LIMIT, BodyOptions, Exchange, HttpMessage, SseItem, split_target
+from ..protocols.content_encoding import DEFAULT_MAX_DECODED
+from ..protocols.reassembly import (
+    DEFAULT_IDLE_TIMEOUT_NS,
+    DEFAULT_MAX_CONNECTIONS,
+    Connection,
+    ConnKey,
+    Reassembler,
+)
+
+SOURCE = "http"
+
+
+class HttpAnalyzer(Analyzer):
+    """Turns TLS plaintext into HTTP exchanges and SSE messages.
+
+    Options:
+        body_limit: bytes of each decoded body kept in the event (default 10 MiB).
+        max_decoded: cap on one body's decoded size (decompression bombs; default 256 MiB).
+        decode: undo Content-Encoding (default True); False keeps bodies as sent.
+        sse: emit SseMessage events for text/event-stream responses (default True).
+        keep_tls: pass TlsData events through (default True).
+        max_connections: connections tracked at once, least recently used evicted (default 4096).
+        idle_timeout_s: a connection without data for this long (on the tick clock) is closed and
+            its open exchanges emitted incomplete (default 300 s).
+    """
+
+    name = "http"
+
+    def __init__(
+        self,
+        *,
+        body_limit: int = DEFAULT_BODY_LIMIT,
+        max_decoded: int = DEFAULT_MAX_DECODED,
+        decode: bool = True,
+        sse: bool = True,
+        keep_tls: bool = True,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_NS / 1e9,
+    ) -> None:
+        if body_limit < 0:
+            raise ValueError("body_limit must be >= 0")
+        self.opts = BodyOptions(limit=body_limit, max_decoded=max_decoded, decode=decode, sse=sse)
+        self.keep_tls = keep_tls
+        self.reassembler = Reassembler(
+            self._new_stream,
+            max_connections=max_connections,
+            idle_timeout_ns=int(idle_timeout_s * 1e9),
+        )
+        self.exchanges = 0
+        self.sse_events = 0
+
+    def _new_stream(self, key: ConnKey) -> HttpStream:
+        return HttpStream(self.opts)
+
+    # --- analyzer protocol -----------------------------------------------------------------------
+
+    def process(self, event: Event) -> Iterable[Event]:
+        out: list[Event] = []
+        self._one(event, out)
+        return out
+
+    def process_batch(self, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        one = self._one
+        for ev in events:
+            one(ev, out)
+        return out
+
+    def tick(self, now_ns: int) -> Iterable[Event]:
+        out: list[Event] = []
+        for c in self.reassembler.tick(now_ns):
+            self._close(c, c.last_ts, "idle timeout", False, out)
+        return out
+
+    def finish(self) -> Iterable[Event]:
+        out: list[Event] = []
+        for c in self.reassembler.drain():
+            self._close(c, c.last_ts, "capture ended", False, out)
+        return out
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _one(self, ev: Event, out: list[Event]) -> None:
+        p = ev.payload
+        if type(p) is TlsData:
+            if self.keep_tls:
+                out.append(ev)
+            r = self.reassembler
+            c = r.get((ev.pid, p.conn))
+            c.tid = ev.tid
+            c.comm = ev.comm
+            c.last_ts = ts = ev.timestamp_ns
+            items: list[object] = []
+            data = p.data
+            if data:
+                c.bytes += len(data)
+                c.handler.feed(p.direction, data, ts, items)
+            if p.truncated > 0:
+                c.handler.gap(p.direction, p.truncated, ts, items)
+            if items:
+                self._emit(c, items, out)
+            if len(r.connections) > r.max_connections:
+                for old in r.overflow():
+                    self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
+        elif type(p) is TlsClose:
+            out.append(ev)
+            c2 = self.reassembler.connections.get((ev.pid, p.conn))
+            if c2 is None:
+                return
+            c2.tid = ev.tid
+            c2.comm = ev.comm or c2.comm
+            items = []
+            self.reassembler.close((ev.pid, p.conn), ev.timestamp_ns, items)
+            if items:
+                self._emit(c2, items, out)
+        else:
+            out.append(ev)
+
+    def _close(self, c: Connection, ts: int, error: str, eof: bool, out: list[Event]) -> None:
+        items: list[object] = []
+        c.handler.close(ts, items, error, eof)
+        if items:
+            self._emit(c, items, out)
+
+    def _emit(self, c: Connection, items: list[object], out: list[Event]) -> None:
+        conn = c.key[1]
+        for item in items:
+            if type(item) is Exchange:
+                payload: HttpExchange | SseMessage = exchange_payload(item, conn)
+                ts = item.end_ns
+                self.exchanges += 1
+            elif type(item) is SseItem:
+                e = item.event
+                payload = SseMessage(
+                    conn=conn, stream_id=item.stream_id, index=item.index, event=e.event, data=e.data, id=e.id, retry=e.retry
+                )
+                ts = item.ts
+                self.sse_events += 1
+            else:
+                continue
+            out.append(Event(timestamp_ns=ts, source=SOURCE, pid=c.pid, tid=c.tid, comm=c.comm, payload=payload))
+
+
+def _body(msg: HttpMessage | None) -> tuple[bytes, int, str, bool]:
+    if msg is None or msg.body is None:
+        return b"", 0, "", False
+    b = msg.body
+    return b.value(), b.size, b.hexdigest(), b.truncated
+
+
+def exchange_payload(ex: Exchange, conn: int) -> HttpExchange:
+    """An `Exchange` from the parsers -> the `HttpExchange` event payload."""
+    req, resp = ex.request, ex.response
+    method = path = query = host = ""
+    scheme = "https"
+    url = ""
+    if req is not None:
+        method = req.method
+        host = req.header(":authority") or req.header("host") or ""
+        scheme = req.header(":scheme") or "https"
+        if req.target:
+            s, host, path, query = split_target(req.target, host)
+            if req.target.startswith(("http://", "https://")):
+                scheme = s
+            if method == "CONNECT":
+                url = req.target
+            else:
+                url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+    req_body, req_size, req_sha, req_trunc = _body(req)
+    resp_body, resp_size, resp_sha, resp_trunc = _body(resp)
+    return HttpExchange(
+        conn=conn,
+        protocol=ex.protocol,
+        stream_id=ex.stream_id,
+        method=method,
+        url=url,
+        scheme=scheme,
+        host=host,
+        path=path,
+        query=query,
+        status=resp.status if resp is not None else None,
+        reason=resp.reason if resp is not None else "",
+        request_headers=req.headers if req is not None else [],
+        response_headers=resp.headers if resp is not None else [],
+        request_trailers=req.trailers if req is not None else [],
+        response_trailers=resp.trailers if resp is not None else [],
+        request_body=req_body,
+        response_body=resp_body,
+        request_body_size=req_size,
+        response_body_size=resp_size,
+        request_body_sha256=req_sha,
+        response_body_sha256=resp_sha,
+        request_body_truncated=req_trunc,
+        response_body_truncated=resp_trunc,
+        request_start_ns=req.start_ns if req is not None else 0,
+        response_first_byte_ns=resp.start_ns if resp is not None else 0,
+        end_ns=ex.end_ns,
+        complete=ex.complete,
+        partial=ex.partial,
+        error=ex.error,
+    )

@@ -1,0 +1,147 @@
+"""Protocol-neutral results of the HTTP parsers: messages, exchanges and SSE items.
+
+The parsers (`http1`, `http2`) append `Exchange` and `SseItem` objects to an `out` list they are
+given; the analyzer turns them into Events. A message's body goes through content decoding
+(`ContentDecoder`), bounded capture (`BodyCapture`) and, for `text/event-stream` responses, the
+SSE parser, piece by piece as it arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .content_encoding import DEFAULT_MAX_DECODED, BodyCapture, ContentDecoder, parse_encodings
+from .sse import SseEvent, SseParser
+
+DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+
+Header = tuple[str, str]
+
+
+def header_text(b: bytes) -> str:
+    try:
+        return b.decode("ascii")
+    except UnicodeDecodeError:
+        return b.decode("utf-8", "replace")
+
+
+@dataclass(slots=True)
+class BodyOptions:
+    limit: int = DEFAULT_BODY_LIMIT
+    max_decoded: int = DEFAULT_MAX_DECODED
+    decode: bool = True
+    sse: bool = True
+
+
+@dataclass(slots=True)
+class SseItem:
+    """One SSE event of a response, with the time of the TLS event that completed it."""
+
+    stream_id: int | None
+    index: int
+    event: SseEvent
+    ts: int
+
+
+@dataclass(slots=True, eq=False)
+class HttpMessage:
+    """One request or response: head, trailers, body (decoded, bounded), times."""
+
+    is_request: bool
+    start_ns: int = 0
+    end_ns: int = 0
+    method: str = ""
+    target: str = ""
+    status: int | None = None
+    reason: str = ""
+    version: str = ""
+    headers: list[Header] = field(default_factory=list)
+    trailers: list[Header] = field(default_factory=list)
+    headers_done: bool = False
+    complete: bool = False
+    partial: bool = False
+    error: str = ""
+    body: BodyCapture | None = None
+    decoder: ContentDecoder | None = None
+    sse: SseParser | None = None
+    stream_id: int | None = None
+    wire_size: int = 0
+
+    def header(self, name: str) -> str | None:
+        """First value of a header (case-insensitive)."""
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def begin_body(self, opts: BodyOptions) -> None:
+        """Called when the head is complete: set up decoding / capture / SSE for the body."""
+        self.headers_done = True
+        self.body = BodyCapture(opts.limit)
+        if opts.decode:
+            ce = self.header("content-encoding")
+            if ce:
+                encodings = parse_encodings(ce)
+                if encodings:
+                    self.decoder = ContentDecoder(encodings, max_output=opts.max_decoded)
+                    if self.decoder.error:
+                        self.error = self.decoder.error
+        if opts.sse and not self.is_request:
+            ct = self.header("content-type")
+            if ct and ct.split(";", 1)[0].strip().lower() == "text/event-stream":
+                self.sse = SseParser()
+
+    def add_body(self, data: bytes, ts: int, out: list[object]) -> None:
+        self.wire_size += len(data)
+        body = self.body
+        if body is None:
+            return
+        if self.decoder is None:
+            pieces: list[bytes] = [data]
+        else:
+            pieces = self.decoder.feed(data)
+            if self.decoder.error and not self.error:
+                self.error = self.decoder.error
+        for piece in pieces:
+            body.add(piece)
+            if self.sse is not None:
+                for ev in self.sse.feed(piece):
+                    out.append(SseItem(self.stream_id, self.sse.count - 1, ev, ts))
+
+    def end_body(self, ts: int, out: list[object]) -> None:
+        """The message is complete: flush the decoder."""
+        if self.decoder is not None and self.body is not None:
+            for piece in self.decoder.finish():
+                self.body.add(piece)
+                if self.sse is not None:
+                    for ev in self.sse.feed(piece):
+                        out.append(SseItem(self.stream_id, self.sse.count - 1, ev, ts))
+            if self.decoder.error and not self.error:
+                self.error = self.decoder.error
+        self.end_ns = ts
+
+
+@dataclass(slots=True, eq=False)
+class Exchange:
+    """A request and its response, as far as they were seen."""
+
+    protocol: str
+    request: HttpMessage | None
+    response: HttpMessage | None
+    stream_id: int | None = None
+    complete: bool = True
+    partial: bool = False
+    error: str = ""
+    end_ns: int = 0
+
+
+def split_target(target: str, host: str) -> tuple[str, str, str, str]:
+    """A request target -> (scheme, host, path, query); absolute-form targets carry their own host."""
+    scheme = "https"
+    if target.startswith(("http://", "https://")):
+        parts = urlsplit(target)
+        return parts.scheme, parts.netloc or host, parts.path or "/", parts.query
+    path, sep, query = target.partition("?")
+    return scheme, host, path, query

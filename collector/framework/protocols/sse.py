@@ -1,0 +1,172 @@
+"""Incremental `text/event-stream` parser following the WHATWG HTML spec ("Server-sent events",
+section "Interpreting an event stream").
+
+Sans-IO: `feed(bytes) -> list[SseEvent]`. Handles CRLF / LF / CR line endings, including a CR
+that ends one chunk followed by the LF starting the next; a leading UTF-8 BOM (even split across
+chunks); comments (lines starting with ':'); `event`, `data` (several lines joined by "\\n"), `id`
+(ignored when it contains NUL; persists across events as the "last event ID"), `retry` (ASCII
+digits only); lines without a colon (field name = whole line, empty value); an optional single
+space after the colon. An event is dispatched at a blank line; an event with an empty data buffer
+is not dispatched. At end of stream an unterminated event is discarded, as the spec says.
+
+Lines are split with `bytes.splitlines`, which splits on exactly CR, LF and CRLF for bytes (unlike
+str.splitlines), so the work per chunk is in C except for one step per line. Memory is bounded: a
+line or an event's data longer than `max_event_size` is cut (the excess dropped, `truncated` set on
+the event).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(slots=True)
+class SseEvent:
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+    retry: int | None = None
+    truncated: bool = False
+
+
+def _text(b: bytes) -> str:
+    return b.decode("utf-8", "replace")
+
+
+class SseParser:
+    def __init__(self, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self.max_event_size = max_event_size
+        self._pending: list[bytes] = []  # an unterminated line, in pieces
+        self._pending_len = 0
+        self._line_truncated = False
+        self._skip_lf = False
+        self._bom = b""  # leading bytes while we can't yet tell whether a BOM starts the stream
+        self._started = False
+        self._data: list[bytes] = []
+        self._data_len = 0
+        self._event = b""
+        self._last_id: bytes = b""
+        self._retry: int | None = None
+        self._truncated = False
+        self.count = 0
+
+    def feed(self, data: bytes) -> list[SseEvent]:
+        out: list[SseEvent] = []
+        if not data:
+            return out
+        if not self._started:
+            data = self._bom + data
+            if len(data) < 3 and _BOM.startswith(data):
+                self._bom = data
+                return out
+            self._bom = b""
+            self._started = True
+            if data.startswith(_BOM):
+                data = data[3:]
+                if not data:
+                    return out
+        if self._skip_lf:
+            self._skip_lf = False
+            if data[0] == 0x0A:
+                data = data[1:]
+                if not data:
+                    return out
+        if b"\n" not in data and b"\r" not in data:
+            self._add_pending(data)
+            return out
+        if self._pending:
+            self._pending.append(data)
+            data = b"".join(self._pending)
+            self._pending = []
+            self._pending_len = 0
+        lines = data.splitlines(True)
+        last = lines[-1]
+        end = last[-1]
+        if end != 0x0A and end != 0x0D:
+            lines.pop()
+            self._add_pending(last)
+        elif end == 0x0D:
+            self._skip_lf = True
+        line_truncated = self._line_truncated
+        self._line_truncated = False
+        for raw in lines:
+            if raw[-1] == 0x0A:
+                line = raw[:-2] if raw[-2:-1] == b"\r" else raw[:-1]
+            else:
+                line = raw[:-1]
+            if line_truncated:
+                self._truncated = True
+                line_truncated = False
+            if not line:
+                self._dispatch(out)
+                continue
+            if line[0] == 0x3A:  # ':' comment
+                continue
+            colon = line.find(b":")
+            if colon < 0:
+                name, value = line, b""
+            else:
+                name = line[:colon]
+                value = line[colon + 1 :]
+                if value[:1] == b" ":
+                    value = value[1:]
+            if name == b"data":
+                self._add_data(value)
+            elif name == b"event":
+                self._event = value
+            elif name == b"id":
+                if b"\x00" not in value:
+                    self._last_id = value
+            elif name == b"retry":
+                if value and value.isdigit():
+                    self._retry = int(value)
+        return out
+
+    def _add_pending(self, data: bytes) -> None:
+        room = self.max_event_size - self._pending_len
+        if len(data) > room:
+            data = data[: max(room, 0)]
+            self._line_truncated = True
+        if data:
+            self._pending.append(data)
+            self._pending_len += len(data)
+
+    def _add_data(self, value: bytes) -> None:
+        room = self.max_event_size - self._data_len
+        if len(value) + 1 > room:
+            self._truncated = True
+            value = value[: max(room - 1, 0)]
+            if room <= 0:
+                return
+        self._data.append(value)
+        self._data_len += len(value) + 1
+
+    def _dispatch(self, out: list[SseEvent]) -> None:
+        if not self._data:
+            self._event = b""  # a pending `retry` is reported with the next dispatched event
+            return
+        ev = SseEvent(
+            event=_text(self._event) if self._event else "message",
+            data=_text(b"\n".join(self._data)),
+            id=_text(self._last_id) if self._last_id else None,
+            retry=self._retry,
+            truncated=self._truncated,
+        )
+        self._data = []
+        self._data_len = 0
+        self._event = b""
+        self._retry = None
+        self._truncated = False
+        self.count += 1
+        out.append(ev)
+
+    def finish(self) -> list[SseEvent]:
+        """End of stream: an unterminated event is discarded (per spec); nothing to emit."""
+        self._pending = []
+        self._pending_len = 0
+        self._data = []
+        self._data_len = 0
+        return []
