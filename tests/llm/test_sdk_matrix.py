@@ -1,0 +1,58 @@
+"""Every API x scenario x streaming through the official SDKs against the fixture server, then
+the recorded exchange through LlmAnalyzer: the LlmCall matches what the server sent, the
+client asked, and what the SDK understood."""
+
+from __future__ import annotations
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from collector.framework.analyzers.llm import LlmAnalyzer
+from collector.framework.core.events import LlmCall
+
+from .helpers import APIS, SCENARIOS, assert_call_matches, assert_sdk_agrees, events_of, llm_calls, run_analyzer
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("api", APIS)
+def test_sdk_then_extract(server, clients, api: str, scenario: str, stream: bool) -> None:
+    view = clients.call(api, scenario, stream)
+    records = server.wait_for(1)
+    assert len(records) == 1
+    record = records[0]
+    assert record.api == api and record.plan is not None
+    plan = record.plan
+
+    # The SDK accepted the fixture's answer (or raised the matching error).
+    if plan.status >= 400:
+        assert view.error is not None
+        if api != "gemini":
+            assert isinstance(view.error, openai.APIStatusError | anthropic.APIStatusError)
+            assert view.error.status_code == plan.status
+        else:
+            assert isinstance(view.error, httpx.HTTPStatusError)
+    elif plan.stream_error:
+        assert view.error is not None
+        assert plan.error_message in str(view.error)
+    else:
+        assert view.error is None, view.error
+        assert view.text == plan.text
+        assert len(view.tool_calls) == len(plan.tool_calls)
+    if scenario == "gzip" and not stream:
+        assert ("content-encoding", "gzip") in record.response_headers
+        assert record.wire_body != record.response_body
+
+    sse, exchange = events_of(record)
+    out = run_analyzer(LlmAnalyzer(), [*sse, exchange])
+    # Everything passes through, the LlmCall comes right after the exchange.
+    assert out[: len(sse) + 1] == [*sse, exchange]
+    assert len(out) == len(sse) + 2
+    assert isinstance(out[-1].payload, LlmCall)
+    assert out[-1].pid == exchange.pid and out[-1].timestamp_ns == exchange.timestamp_ns
+    call = next(llm_calls(out))
+    assert_call_matches(call, record)
+    if view.error is None:
+        assert_sdk_agrees(call, view, api)
