@@ -13,13 +13,15 @@ from typing import Any
 import anyio
 
 from .. import __version__
+from ..framework.core.analyzer import Analyzer
 from ..framework.core.errors import CollectorError
 from ..framework.core.events import event_json_schema
 from ..framework.runners.base import Runner
 from ..framework.runners.process import ProcessRunner
 from ..framework.runners.replay import ReplayRunner
 from ..framework.runners.ssl import SslRunner
-from .session import OutputOptions, Session
+from .options import add_output_options, build_output
+from .session import Session
 
 
 def _positive_int(text: str) -> int:
@@ -30,10 +32,8 @@ def _positive_int(text: str) -> int:
 
 
 def _output_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", metavar="FILE", help="also write every event as JSON lines to FILE")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--json", action="store_true", help="print JSON lines instead of text")
-    mode.add_argument("--quiet", action="store_true", help="print nothing but the summary")
+    """--json/--quiet, -o/--rotate-*, --include/--exclude, --no-redact (see cli/options.py)."""
+    add_output_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def make_runner(args: argparse.Namespace) -> Runner[Any]:
+def make_runner(args: argparse.Namespace, extra: Sequence[Analyzer] = ()) -> Runner[Any]:
+    """The runner for `args`; `extra` (the output stages) run after its own analyzers."""
     if args.command == "replay":
-        return ReplayRunner.builder().file(args.file).speed(args.speed).build()
+        return ReplayRunner.builder().file(args.file).speed(args.speed).analyzers(*extra).build()
     if args.command == "process":
         pb = ProcessRunner.builder()
         if args.pid:
@@ -88,7 +89,7 @@ def make_runner(args: argparse.Namespace) -> Runner[Any]:
             pb.mode("all")
         if args.dedup_window is not None:
             pb.dedup_window(args.dedup_window)
-        return pb.build()
+        return pb.analyzers(*extra).build()
     if args.command == "ssl":
         sb = SslRunner.builder()
         if args.pid:
@@ -105,7 +106,7 @@ def make_runner(args: argparse.Namespace) -> Runner[Any]:
             sb.handshake()
         if args.max_payload:
             sb.max_payload(args.max_payload)
-        return sb.build()
+        return sb.analyzers(*extra).build()
     raise AssertionError(args.command)
 
 
@@ -113,8 +114,14 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "schema":
         print(json.dumps(event_json_schema(), indent=2))
         return 0
-    runner = make_runner(args)
-    session = Session(runner, OutputOptions(json=args.json, quiet=args.quiet, log_path=args.output))
+    plan = build_output(args)
+    try:
+        runner = make_runner(args, plan.analyzers())
+    except BaseException:
+        if plan.filelog is not None:
+            plan.filelog.close()
+        raise
+    session = Session(runner, plan.options, plan=plan)
     try:
         anyio.run(session.run)
     except BaseExceptionGroup as group:

@@ -1,4 +1,9 @@
-"""Runs one runner to the console and a log file until it ends or the user presses Ctrl-C."""
+"""Runs one runner to the console until it ends or the user presses Ctrl-C (or sends SIGTERM).
+
+The log file, filters and redaction are analyzers in the runner's chain (see options.py);
+the Session is the last stage: it prints each batch and counts it for the summary. On
+SIGINT/SIGTERM it stops the runner, which closes the chain: the log file is flushed and fsynced.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,11 @@ import anyio
 from ..framework.core.events import Event
 from ..framework.runners.base import Runner
 from ..output.console import format_event
+from ..output.escape import safe_json_line
+from ..output.summary import format_summary
+from .options import OutputOptions, OutputPlan
 
-
-@dataclass
-class OutputOptions:
-    json: bool = False
-    quiet: bool = False
-    log_path: str | None = None
+__all__ = ["OutputOptions", "OutputPlan", "Session"]
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Session:
 
     runner: Runner[Any]
     options: OutputOptions
+    plan: OutputPlan | None = None
     out: IO[str] = field(default_factory=lambda: sys.stdout)
     err: IO[str] = field(default_factory=lambda: sys.stderr)
     counts: Counter[str] = field(default_factory=Counter)
@@ -53,14 +57,15 @@ class Session:
                 return
 
     def _emit(self, batch: list[Event]) -> None:
+        counts = self.counts
         for event in batch:
-            self.counts[event.kind] += 1
+            counts[event.kind] += 1
         if self.options.quiet:
             return
         write = self.out.write
         if self.options.json:
             for event in batch:
-                write(event.to_json().decode())
+                write(safe_json_line(event.to_json()))
                 write("\n")
         else:
             for event in batch:
@@ -69,23 +74,10 @@ class Session:
         self.out.flush()
 
     def summary(self) -> str:
-        s = self.runner.stats
-        elapsed = time.monotonic() - self.started
-        by_kind = ", ".join(f"{k}={v}" for k, v in sorted(self.counts.items())) or "none"
-        lines = [
-            f"collector: {sum(self.counts.values())} events in {elapsed:.1f}s ({by_kind})",
-            f"  lines={s.lines} bytes={s.bytes} parse_errors={s.parse_errors} "
-            f"oversize_lines={s.oversize_lines} lost_events={s.lost_events} "
-            f"lost_bytes={s.lost_bytes} analyzer_errors={s.analyzer_errors}",
-        ]
-        if s.last_parse_error:
-            lines.append(f"  last parse error: {s.last_parse_error}")
-        probes = s.tool_summary.get("probes") if s.tool_summary else None
-        if probes:
-            cost = ", ".join(
-                f"{p.get('name')}: {p.get('run_cnt', 0)} runs, "
-                f"{p.get('run_time_ns', 0) / max(1, p.get('run_cnt', 0)):.0f} ns/run"
-                for p in probes
-            )
-            lines.append(f"  probe cost: {cost}")
-        return "\n".join(lines)
+        return format_summary(
+            self.counts,
+            time.monotonic() - self.started,
+            self.runner.stats,
+            self.plan,
+            interrupted=self.interrupted,
+        )

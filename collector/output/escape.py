@@ -32,3 +32,18 @@ def escape_bytes(data: bytes, limit: int | None = None) -> str:
     if limit is not None and len(data) > limit:
         return escape_text(data[:limit].decode("utf-8", "backslashreplace")) + "…"
     return escape_text(data.decode("utf-8", "backslashreplace"))
+
+
+# JSON escapes C0 controls already; these survive as raw UTF-8 and some terminals act on them
+# (C1 controls such as U+009B CSI, line/paragraph separators, bidi overrides).
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+def safe_json_line(line: bytes) -> str:
+    """One JSON line made safe for a terminal; still valid JSON that parses to the same value."""
+    text = line.decode("utf-8", "backslashreplace")
+    return _JSON_UNSAFE.sub(_json_escape, text)

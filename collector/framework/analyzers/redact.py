@@ -255,7 +255,8 @@ class Redactor:
         windows = _windows(text.lower(), _TRIGGERS, "\n")
         if not windows:
             return text
-        return _scan(_RAW_RE if raw else _TEXT_RE, text, windows, self._text_sub, "")
+        out: str = _scan(_RAW_RE if raw else _TEXT_RE, text, windows, self._text_sub, "")
+        return out
 
     # -- bytes ---------------------------------------------------------------------------------
 
