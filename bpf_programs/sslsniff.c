@@ -1051,10 +1051,18 @@ int main(int argc, char **argv)
 		if (!any)
 			fprintf(stderr, "sslsniff: no system libssl found (libssl.so.3 / libssl.so.1.1); use --lib PATH\n");
 	}
-	for (int i = 0; i < env.nlibs; i++)
-		attach_file(env.libs[i], env.libs[i], "lib", 0, true);
-	for (int i = 0; i < env.nbins; i++)
-		attach_file(env.bins[i], env.bins[i], "binary", 0, true);
+	/* explicitly requested files must work */
+	for (int i = 0; i < env.nlibs + env.nbins; i++) {
+		bool lib = i < env.nlibs;
+		const char *p = lib ? env.libs[i] : env.bins[i - env.nlibs];
+		struct stat st;
+		if (stat(p, &st) == 0 && known_find(st.st_dev, st.st_ino) && known_find(st.st_dev, st.st_ino)->attached)
+			continue; /* same file as the system library */
+		if (attach_file(p, p, lib ? "lib" : "binary", 0, true) <= 0) {
+			ret = 1;
+			goto cleanup;
+		}
+	}
 
 	if (env.pid) {
 		pid_t *tree;
