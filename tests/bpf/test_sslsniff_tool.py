@@ -419,3 +419,60 @@ def test_exits_when_stdout_closed():
             p.kill()
     progs = subprocess.run(["bpftool", "prog", "list"], capture_output=True, text=True).stdout
     assert "name ssl_" not in progs
+
+
+def test_pid_follows_open_of_new_libssl(sniff, server, certs, tmp_path):
+    """A traced shell starts Python with a private copy of libssl (not the
+    system one): the openat of it stops the process until sslsniff attached,
+    so the very first request is captured whole."""
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    sys_ssl = next(p for p in ["/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                               "/usr/lib64/libssl.so.3", "/lib/aarch64-linux-gnu/libssl.so.3"] if Path(p).exists())
+    shutil.copy(sys_ssl, libdir / "libssl.so.3")
+    path = f"/size/100000/open-follow-{time.time_ns()}"
+    script = tmp_path / "client.py"
+    script.write_text(
+        "import ssl,http.client,sys\n"
+        f"ctx=ssl.create_default_context(cafile={str(certs[0])!r})\n"
+        f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
+        f"c.request('POST',{path!r},body=b'\\x00\\xff'*5000)\n"
+        "print(len(c.getresponse().read()))\n"
+    )
+    sh, go = _go_shell(tmp_path, f"LD_LIBRARY_PATH={libdir} exec {sys.executable} {script}")
+    s = sniff("--pid", str(sh.pid), "--no-system")
+    go.touch()
+    out, err = sh.communicate(timeout=60)
+    assert sh.returncode == 0, err
+    assert out.strip() == b"100000"
+    entry = server.entry_for(path)
+    events = s.stop()
+    att = [e for e in events if e["type"] == "ATTACH" and e["reason"] == "open"]
+    assert att and att[0]["path"] == str(libdir / "libssl.so.3"), [e for e in events if e["type"] == "ATTACH"]
+    assert_conn_matches(events, sh.pid, entry)
+
+
+def test_pid_discovers_mapped_libssl(sniff, server, certs, tmp_path):
+    """--pid of a process that already has libssl mapped attaches to it (reason maps)."""
+    path = f"/size/1234/maps-{time.time_ns()}"
+    script = tmp_path / "client.py"
+    go = tmp_path / "GO"
+    script.write_text(
+        "import ssl,http.client,os,time\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        f"ctx=ssl.create_default_context(cafile={str(certs[0])!r})\n"
+        f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
+        f"c.request('GET',{path!r})\n"
+        "print(len(c.getresponse().read()))\n"
+    )
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE)
+    time.sleep(0.5)  # ssl imported, libssl mapped
+    s = sniff("--pid", str(p.pid), "--no-system")
+    go.touch()
+    out, _ = p.communicate(timeout=60)
+    assert out.strip() == b"1234"
+    entry = server.entry_for(path)
+    events = s.stop()
+    att = [e for e in events if e["type"] == "ATTACH"]
+    assert any(e["reason"] == "maps" and "libssl" in e["path"] for e in att), att
+    assert_conn_matches(events, p.pid, entry)
