@@ -14,7 +14,7 @@ import time
 def event_line(i: int) -> bytes:
     return (
         b'{"timestamp_ns":%d,"source":"test","pid":%d,"tid":%d,"comm":"emitter",'
-        b'"payload":{"kind":"custom","name":"n","data":{"i":%d}}}\n' % (1_000_000_000 + i, os.getpid(), i, i)
+        b'"payload":{"kind":"custom","name":"n","data":{"i":%d}}}\n' % (time.time_ns(), os.getpid(), i, i)
     )
 
 

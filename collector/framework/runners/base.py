@@ -176,6 +176,11 @@ class Runner(Generic[C]):
     def stopping(self) -> bool:
         return self._stopped
 
+    def summary_stats(self) -> RunnerStats:
+        """The counters to report for this runner (a combined runner adds up its parts)."""
+        self._sync_stats()
+        return self.stats
+
     # -- streams -------------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[Event]:

@@ -1,0 +1,80 @@
+"""CombinedRunner: merged time order, and one runner dying does not stop the others."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import anyio
+import pytest
+
+from collector import CommandRunner, Event, ToolStatus
+from collector.framework.runners.combined import CombinedRunner
+from tests.conftest import emitter_cmd
+
+pytestmark = pytest.mark.usefixtures("no_leftover_children")
+
+
+def statuses(events: list[Event]) -> list[tuple[str, str]]:
+    return [
+        (e.payload.status, e.payload.info["runner"])
+        for e in events
+        if isinstance(e.payload, ToolStatus)
+    ]
+
+
+async def test_one_runner_killed_mid_run_the_other_continues() -> None:
+    victim = CommandRunner.builder().command(emitter_cmd("hang", 2)).source("victim").grace(0.2, 0.5).build()
+    survivor = (
+        CommandRunner.builder()
+        .command(["sh", "-c", "sleep 1; " + " ".join(emitter_cmd("exit0", 5))])
+        .source("survivor")
+        .build()
+    )
+    combined = CombinedRunner.builder().add(victim).add(survivor).reorder_window(0.05).build()
+    events: list[Event] = []
+    killed = False
+    with anyio.fail_after(20):
+        async with combined:
+            async for batch in combined.batches():
+                events += batch
+                assert victim.child is not None
+                from_victim = [e for e in events if e.pid == victim.child.pid]
+                if len(from_victim) == 2 and not killed:
+                    os.kill(victim.child.pid, signal.SIGKILL)
+                    killed = True
+    assert victim.child is not None and survivor.child is not None
+    assert len([e for e in events if e.pid == victim.child.pid]) == 2
+    assert len([e for e in events if e.kind == "custom" and e.pid != victim.child.pid]) == 5
+    st = statuses(events)
+    assert ("runner_failed", "victim") in st
+    assert ("runner_exited", "survivor") in st
+    failed = next(e for e in events if isinstance(e.payload, ToolStatus) and e.payload.info["runner"] == "victim")
+    assert "SIGKILL" in failed.payload.message  # type: ignore[union-attr]
+    assert combined.states["victim"].state == "failed"
+    assert combined.summary_stats().lines == 7
+
+
+async def test_events_come_out_in_timestamp_order() -> None:
+    a = CommandRunner.builder().command(emitter_cmd("exit0", 50)).source("a").build()
+    b = CommandRunner.builder().command(emitter_cmd("exit0", 50)).source("b").build()
+    combined = CombinedRunner.builder().add(a).add(b).build()
+    async with combined:
+        events = [e async for e in combined.events()]
+    data = [e for e in events if not isinstance(e.payload, ToolStatus)]
+    assert len(data) == 100
+    stamps = [e.timestamp_ns for e in data]
+    assert stamps == sorted(stamps)
+
+
+async def test_stop_stops_every_runner() -> None:
+    a = CommandRunner.builder().command(emitter_cmd("hang", 1)).source("a").grace(0.2, 1).build()
+    b = CommandRunner.builder().command(emitter_cmd("hang", 1)).source("b").grace(0.2, 1).build()
+    combined = CombinedRunner.builder().add(a).add(b).build()
+    seen = 0
+    async with combined:
+        async for batch in combined.batches():
+            seen += len(batch)
+            if seen >= 2:
+                await combined.stop()
+    assert a.returncode is not None and b.returncode is not None
