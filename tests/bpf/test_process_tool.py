@@ -398,9 +398,14 @@ def test_dedup_disabled_reports_every_open(tmp_path):
 def test_relative_path_resolved(tmp_path):
     (tmp_path / "rel.txt").write_text("x")
     script = tmp_path / "s.sh"
+    # a long-lived opener: resolution reads /proc/PID/cwd when the event is read
     script.write_text(
         f'#!/bin/sh\nwhile [ ! -e "{tmp_path}/go" ]; do sleep 0.02; done\n'
-        f'cd "{tmp_path}" && sleep 0.1 && exec cat ./rel.txt\n'
+        f'cd "{tmp_path}" && "{PYTHON}" -c \'import os, time\n'
+        f'open("./rel.txt").close()\nfd = os.open(".", os.O_RDONLY)\n'
+        f'os.close(os.open("rel.txt", os.O_RDONLY, dir_fd=fd))\ntime.sleep(1)\'\n'
+        # a short-lived one: may be gone before the event is read
+        f'cd "{tmp_path}" && cat ./rel.txt > /dev/null\n'
     )
     script.chmod(0o755)
     target = subprocess.Popen([str(script)], stdout=subprocess.DEVNULL)
@@ -409,8 +414,16 @@ def test_relative_path_resolved(tmp_path):
     target.wait(timeout=30)
     rc, evs, _, _ = stop_tool(tool)
     assert rc == 0
-    opens = [e for e in evs if e["type"] == "FILE_OPEN" and e["comm"] == "cat"]
-    assert any(e["path"] == str(tmp_path / "rel.txt") and not e["relative"] for e in opens), opens
+    want = str(tmp_path / "rel.txt")
+    py = [e for e in evs if e["type"] == "FILE_OPEN" and e["comm"].startswith("python")]
+    cwd_opens = [e for e in py if e["path"] == want and e["dirfd"] == -100]
+    assert cwd_opens and not cwd_opens[0]["relative"], py
+    dirfd_opens = [e for e in py if e["path"] == want and e["dirfd"] >= 0]
+    assert dirfd_opens and not dirfd_opens[0]["relative"], py
+    cat = [e for e in evs if e["type"] == "FILE_OPEN" and e["comm"] == "cat"
+           and e["path"].endswith("rel.txt")]
+    assert len(cat) == 1
+    assert cat[0]["path"] == want or (cat[0]["relative"] and cat[0]["path"] == "./rel.txt")
 
 
 def test_comm_filter():
