@@ -464,3 +464,31 @@ def test_unprivileged_one_line_error():
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert "permission denied" in lines[0] and "root" in lines[0]
+
+
+def test_threads_are_not_processes(tmp_path):
+    script = tmp_path / "s.sh"
+    script.write_text(
+        f'#!/bin/sh\nwhile [ ! -e "{tmp_path}/go" ]; do sleep 0.02; done\n'
+        f'"{PYTHON}" -c \'import threading, os, sys\n'
+        f'ts = [threading.Thread(target=lambda: open("/dev/null").close()) for _ in range(4)]\n'
+        f'[t.start() for t in ts]; [t.join() for t in ts]\n'
+        f'os._exit(5)\'\n'
+    )
+    script.chmod(0o755)
+    target = subprocess.Popen([str(script)])
+    tool = start_tool(["--pid", str(target.pid)])
+    (tmp_path / "go").write_text("")
+    target.wait(timeout=30)
+    time.sleep(0.2)
+    rc, evs, _, _ = stop_tool(tool)
+    assert rc == 0
+    py = {e["pid"] for e in evs if e["type"] == "EXEC" and e["comm"].startswith("python")}
+    assert len(py) == 1
+    pid = py.pop()
+    exits = [e for e in evs if e["type"] == "EXIT" and e["pid"] == pid]
+    assert len(exits) == 1 and exits[0]["exit_code"] == 5
+    assert not [e for e in evs if e["type"] == "FORK" and e["pid"] == pid]
+    devnull = [e for e in evs if e["type"] == "FILE_OPEN" and e["pid"] == pid
+               and e["path"] == "/dev/null"]
+    assert sum(e["count"] for e in devnull) == 4
