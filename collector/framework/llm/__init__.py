@@ -59,20 +59,19 @@ def extract(
     if fmt is None or not isinstance(req, dict):
         return None
     fields = fmt.request_fields(exchange, req)
-    items = [i for i in sse if isinstance(i, SseItem)] + to_items(
-        i for i in sse if not isinstance(i, SseItem)
-    )
+    items = to_items(sse)
     ctype = header(exchange.response_headers, "content-type").lower()
     is_sse = "text/event-stream" in ctype or bool(items)
     stream = fmt.is_stream(exchange, req) or is_sse
     body_whole = bool(exchange.response_body) and not exchange.response_body_truncated
-    partial = exchange.partial or not exchange.complete or not sse_complete
+    partial = exchange.partial or not exchange.complete
 
     b = CallBuilder()
     body_json = None
     if is_sse:
         if items and (sse_complete or not body_whole):
             fmt.read_stream(items, b)
+            partial = partial or not sse_complete
         else:
             if items:  # timing from the events we kept, content from the body
                 timing = CallBuilder()

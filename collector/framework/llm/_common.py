@@ -111,10 +111,12 @@ def parse_sse_body(body: bytes) -> list[SseItem]:
     return items
 
 
-def to_items(sse: Iterable[SseMessage | Event]) -> list[SseItem]:
+def to_items(sse: Iterable[SseMessage | Event | SseItem]) -> list[SseItem]:
     items: list[SseItem] = []
     for entry in sse:
-        if isinstance(entry, Event):
+        if isinstance(entry, SseItem):
+            items.append(entry)
+        elif isinstance(entry, Event):
             payload = entry.payload
             if isinstance(payload, SseMessage):
                 items.append(SseItem(payload.event, payload.data, entry.timestamp_ns))

@@ -50,6 +50,19 @@ def detect(exchange: HttpExchange, req: Any) -> WireFormat | None:
     for needle, formats in _HOST_HINTS:
         if needle in host:
             for fmt in formats:
-                if fmt.match_body(req, exchange):
+                if fmt.match_body(req, exchange) and _distinctive(fmt, req):
                     return fmt
     return None
+
+
+def _distinctive(fmt: WireFormat, req: dict[str, Any]) -> bool:
+    """Without a telling path, a body must look unlike the provider's other JSON APIs."""
+    if fmt is openai_responses.FORMAT:
+        # Embeddings and moderations also send {"model", "input": str | [str]}.
+        raw = req.get("input")
+        return (
+            isinstance(raw, list) and any(isinstance(i, dict) for i in raw)
+        ) or any(k in req for k in ("instructions", "previous_response_id", "reasoning", "tools"))
+    if fmt is openai_chat.FORMAT:
+        return any(isinstance(m, dict) and "role" in m for m in req.get("messages") or [])
+    return True
