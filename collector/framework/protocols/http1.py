@@ -38,6 +38,7 @@ _RESPONSE_START = rb"HTTP/1\.[01] [0-9]{3}[ \r\n]"
 START_RE = re.compile(rb"(?m)^(?:(" + _RESPONSE_START + rb")|" + _REQUEST_START + rb")")
 REQUEST_RE = re.compile(rb"(?m)^" + _REQUEST_START)
 RESPONSE_RE = re.compile(rb"(?m)^" + _RESPONSE_START)
+_STATUS_ANYWHERE = re.compile(rb"HTTP/1\.")
 
 
 class _SkipBody(Exception):
@@ -76,10 +77,9 @@ class _Side:
         self.url_parts: list[bytes] = []
         self.status_parts: list[bytes] = []
         self.raw_headers: list[tuple[bytes, bytes]] = []
-        self.begun_in_feed = 0
-        self.msg_from_earlier_feed = False
-        self.tail = b""
-        self.prev_tail = b""
+        self.fed = 0  # bytes given to the current parser before the piece being fed
+        self.msg_start = -1  # offset (in the current parser's bytes) of the current message
+        self.tail = b""  # the last bytes fed before the current piece
         self.skip_body = False
         self.upgraded = False
 
@@ -89,8 +89,7 @@ class _Side:
         msg = HttpMessage(is_request=self.role == "request", start_ns=self.ts, partial=self.skipped)
         self.skipped = False
         self.msg = msg
-        self.msg_from_earlier_feed = False
-        self.begun_in_feed += 1
+        self.msg_start = self.fed
         self.head_bytes = 0
         self.url_parts = []
         self.status_parts = []
@@ -159,6 +158,9 @@ class _Side:
     # --- feeding -------------------------------------------------------------------------------
 
     def _new_parser(self) -> None:
+        self.fed = 0
+        self.tail = b""
+        self.msg_start = -1
         if self.role == "request":
             self.parser = httptools.HttpRequestParser(self)
         else:
@@ -177,9 +179,20 @@ class _Side:
 
     def _find_start(self, data: bytes) -> bytes:
         """Unsynced: look for a message start in held + new bytes; return the bytes from it on."""
-        buf = self.scan + data if self.scan else data
+        held = len(self.scan)
+        buf = self.scan + data if held else data
         regex = START_RE if self.role is None else REQUEST_RE if self.role == "request" else RESPONSE_RE
+        # A message starts at a line start, or at the start of a TLS record (a new write).
         m = regex.search(buf)
+        if held and (m is None or m.start() > held):
+            if regex.match(data) is not None:
+                m = None
+                self.skipped = True
+                self.scan = b""
+                if self.role is None:
+                    self.conn._set_role(self, "response" if data.startswith(b"HTTP/") else "request")
+                self._new_parser()
+                return data
         if m is None:
             cut = max(buf.rfind(b"\n") + 1, len(buf) - MAX_SCAN_HOLD)
             if cut > 0:
@@ -195,55 +208,72 @@ class _Side:
         return buf[m.start() :]
 
     def _feed_parser(self, data: bytes) -> None:
+        if self.role == "response" and self.conn.head_pending():
+            # A HEAD response is due: feed piece by piece, split where a status line may start,
+            # so that the offset of each message start is known (on_message_begin fires on the
+            # first byte of a piece) and the parser can be stopped right after the HEAD's head.
+            cuts = [m.start() for m in _STATUS_ANYWHERE.finditer(data)]
+            if cuts and cuts[0] == 0:
+                cuts.pop(0)
+            prev = 0
+            for cut in [*cuts, len(data)]:
+                rest = self._feed_piece(data[prev:cut])
+                if rest is not None:
+                    rest += data[cut:]
+                    if rest:
+                        self._feed_parser(rest)
+                    return
+                if self.parser is None or self.upgraded:
+                    return
+                prev = cut
+            return
+        rest = self._feed_piece(data)
+        if rest:
+            self._feed_parser(rest)
+
+    def _feed_piece(self, data: bytes) -> bytes | None:
+        """Feed one piece to the parser; returns bytes to feed to a restarted parser, if any."""
         parser = self.parser
         assert parser is not None
-        self.prev_tail = self.tail
-        self.tail = data[-3:]
-        self.begun_in_feed = 0
-        self.msg_from_earlier_feed = self.msg is not None
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
-            self._upgrade(data, int(exc.args[0]) if exc.args else len(data))
-            return
+            return self._upgrade(data, int(exc.args[0]) if exc.args else len(data))
         except httptools.HttpParserCallbackError as exc:
             if self.skip_body:
                 self.skip_body = False
-                self._head_without_body(data)
-                return
+                return self._head_without_body(data)
             self._parse_error(exc.__context__ or exc)
-            return
         except httptools.HttpParserError as exc:
             self._parse_error(exc)
+        else:
+            self.fed += len(data)
+            self.tail = (self.tail + data)[-3:]
+        return None
 
-    def _head_without_body(self, data: bytes) -> None:
-        """A HEAD response's head is complete: finish it and restart the parser after its head."""
+    def _head_without_body(self, data: bytes) -> bytes:
+        """A HEAD response's head is complete: finish it, restart the parser after its head."""
         msg = self.msg
         pos = -1
-        if self.msg_from_earlier_feed:
-            buf = self.prev_tail + data
-            end = _head_end(buf, 0)
-            pos = end - len(self.prev_tail) if end >= 0 else -1
-        else:
-            starts = [m.start() for m in RESPONSE_RE.finditer(data)]
-            n = self.begun_in_feed - 1
-            if 0 <= n < len(starts):
-                pos = _head_end(data, starts[n])
+        if self.msg_start >= self.fed:
+            pos = _head_end(data, self.msg_start - self.fed)
+        elif self.msg_start >= 0:
+            tail = self.tail[-min(len(self.tail), self.fed - self.msg_start) :]
+            end = _head_end(tail + data, 0)
+            pos = end - len(tail) if end >= 0 else -1
         self.msg = None
         if msg is not None:
             msg.complete = True
             msg.end_body(self.ts, self.out)
             self.conn._response_complete(msg, self.ts, self.out)
-        self._new_parser()
         if pos < 0:
-            self.parser = None
-            return
-        self.tail = b""
-        rest = data[pos:]
-        if rest:
-            self._feed_parser(rest)
+            self.lose("could not find the end of a HEAD response head")
+            self.skipped = True
+            return b""
+        self._new_parser()
+        return data[pos:]
 
-    def _upgrade(self, data: bytes, offset: int) -> None:
+    def _upgrade(self, data: bytes, offset: int) -> bytes | None:
         """llhttp paused on an upgrade (101, CONNECT, or a request asking for one)."""
         msg = self.msg
         if msg is not None and msg.headers_done and not msg.complete:
@@ -253,12 +283,10 @@ class _Side:
             self.conn.upgraded = True
             for side in self.conn.sides.values():
                 side.upgraded = True
-            return
+            return None
         # A request asking to upgrade: the server may refuse, so keep parsing HTTP/1.
         self._new_parser()
-        rest = data[offset:]
-        if rest:
-            self._feed_parser(rest)
+        return data[offset:]
 
     def _parse_error(self, exc: BaseException) -> None:
         error = "HTTP head too large" if isinstance(exc, _TooBig) else f"HTTP/1 parse error: {exc}"
@@ -308,6 +336,12 @@ class Http1Connection:
         self.pending: deque[HttpMessage] = deque()
         self.upgraded = False
         self.exchanges = 0
+
+    def head_pending(self) -> bool:
+        for req in self.pending:
+            if req.method == "HEAD":
+                return True
+        return False
 
     @property
     def synced(self) -> bool:

@@ -107,8 +107,14 @@ class HttpMessage:
         for piece in pieces:
             body.add(piece)
             if self.sse is not None:
-                for ev in self.sse.feed(piece):
-                    out.append(SseItem(self.stream_id, self.sse.count - 1, ev, ts))
+                self._sse(piece, ts, out)
+
+    def _sse(self, piece: bytes, ts: int, out: list[object]) -> None:
+        sse = self.sse
+        assert sse is not None
+        base = sse.count
+        for i, ev in enumerate(sse.feed(piece)):
+            out.append(SseItem(self.stream_id, base + i, ev, ts))
 
     def end_body(self, ts: int, out: list[object]) -> None:
         """The message is complete: flush the decoder."""
@@ -116,8 +122,7 @@ class HttpMessage:
             for piece in self.decoder.finish():
                 self.body.add(piece)
                 if self.sse is not None:
-                    for ev in self.sse.feed(piece):
-                        out.append(SseItem(self.stream_id, self.sse.count - 1, ev, ts))
+                    self._sse(piece, ts, out)
             if self.decoder.error and not self.error:
                 self.error = self.decoder.error
         self.end_ns = ts
