@@ -404,7 +404,7 @@ static void link_add(struct bpf_link *l)
 
 /* Which of our symbols does this ELF file define (as functions)? Returns a
  * bitmask over syms[]; -errno on failure to read the file. */
-static long elf_tls_syms(const char *path, bool want_symtab)
+static long elf_tls_syms(const char *path, bool want_symtab, size_t *offs)
 {
 	long mask = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -443,8 +443,19 @@ static long elf_tls_syms(const char *path, bool want_symtab)
 					continue;
 				for (size_t j = 0; j < NSYMS; j++) {
 					size_t l = strlen(syms[j].name);
-					if (!strncmp(nm, syms[j].name, l) && (nm[l] == 0 || nm[l] == '@'))
-						mask |= 1L << j;
+					if (strncmp(nm, syms[j].name, l) || (nm[l] != 0 && nm[l] != '@'))
+						continue;
+					if (mask & (1L << j))
+						continue;
+					/* file offset of the function (what the uprobe
+					 * needs): resolved here once, so libbpf does not
+					 * re-parse a big binary (node: ~100 MB) per symbol */
+					Elf_Scn *ts = elf_getscn(e, s.st_shndx);
+					GElf_Shdr tsh;
+					if (!ts || !gelf_getshdr(ts, &tsh) || s.st_value < tsh.sh_addr)
+						continue;
+					offs[j] = s.st_value - tsh.sh_addr + tsh.sh_offset;
+					mask |= 1L << j;
 				}
 			}
 		}
@@ -454,11 +465,11 @@ static long elf_tls_syms(const char *path, bool want_symtab)
 	return mask;
 }
 
-static struct bpf_link *attach_one(struct bpf_program *prog, const char *path, const char *sym,
+static struct bpf_link *attach_one(struct bpf_program *prog, const char *path, size_t off,
 				   bool ret, int func)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = sym, .retprobe = ret, .bpf_cookie = func);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &uo);
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = func);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo);
 	if (!l)
 		return NULL;
 	link_add(l);
@@ -486,7 +497,8 @@ static int attach_file(const char *attach_path, const char *path, const char *re
 	struct known_file *kf = known_add(st.st_dev, st.st_ino);
 	unsigned long long t0 = now_boot_ns();
 
-	long mask = elf_tls_syms(attach_path, explicit_req);
+	size_t offs[NSYMS] = {};
+	long mask = elf_tls_syms(attach_path, explicit_req, offs);
 	if (mask < 0) {
 		if (explicit_req)
 			fprintf(stderr, "sslsniff: %s: cannot read ELF symbols: %s\n", path, strerror((int)-mask));
@@ -517,20 +529,20 @@ static int attach_file(const char *attach_path, const char *path, const char *re
 		bool ok = true;
 		switch (syms[j].kind) {
 		case K_DATA:
-			ok = attach_one(skel->progs.ssl_data_enter, attach_path, syms[j].name, false, syms[j].func) &&
-			     attach_one(skel->progs.ssl_data_exit, attach_path, syms[j].name, true, syms[j].func);
+			ok = attach_one(skel->progs.ssl_data_enter, attach_path, offs[j], false, syms[j].func) &&
+			     attach_one(skel->progs.ssl_data_exit, attach_path, offs[j], true, syms[j].func);
 			break;
 		case K_HS:
 			if (!env.handshake)
 				continue;
-			ok = attach_one(skel->progs.ssl_hs_enter, attach_path, syms[j].name, false, syms[j].func) &&
-			     attach_one(skel->progs.ssl_hs_exit, attach_path, syms[j].name, true, syms[j].func);
+			ok = attach_one(skel->progs.ssl_hs_enter, attach_path, offs[j], false, syms[j].func) &&
+			     attach_one(skel->progs.ssl_hs_exit, attach_path, offs[j], true, syms[j].func);
 			break;
 		case K_CLOSE:
-			ok = attach_one(skel->progs.ssl_close_enter, attach_path, syms[j].name, false, syms[j].func);
+			ok = attach_one(skel->progs.ssl_close_enter, attach_path, offs[j], false, syms[j].func);
 			break;
 		case K_SETFD:
-			ok = attach_one(skel->progs.ssl_setfd_enter, attach_path, syms[j].name, false, syms[j].func);
+			ok = attach_one(skel->progs.ssl_setfd_enter, attach_path, offs[j], false, syms[j].func);
 			break;
 		}
 		if (!ok) {
