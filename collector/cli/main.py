@@ -19,9 +19,17 @@ from ..framework.core.events import event_json_schema
 from ..framework.runners.base import Runner
 from ..framework.runners.process import ProcessRunner
 from ..framework.runners.replay import ReplayRunner
-from ..framework.runners.ssl import SslRunner
+from ..framework.runners.ssl import SslBuilder
 from .options import add_output_options, build_output
 from .session import Session
+from .trace import (
+    GatedCommand,
+    RunSession,
+    add_trace_options,
+    build_trace_runner,
+    prepare_run,
+    ssl_builder_from,
+)
 
 
 def _positive_int(text: str) -> int:
@@ -69,7 +77,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--binary", action="append", default=[], metavar="PATH", help="a program with static OpenSSL")
     sp.add_argument("--handshake", action="store_true", help="report TLS handshakes")
     sp.add_argument("--max-payload", type=_positive_int, metavar="BYTES")
+    sp.add_argument("--raw", action="store_true", help="show TLS data events, not HTTP/LLM analysis")
+    sp.add_argument("--sse", action="store_true", help="also show each server-sent event")
     _output_args(sp)
+
+    tp = sub.add_parser("trace", help="capture TLS and processes together (one pipeline)")
+    add_trace_options(tp)
+    tp.add_argument("--max-payload", type=_positive_int, metavar="BYTES")
+    tp.add_argument("--tui", action="store_true", help="show the live terminal UI")
+    _output_args(tp)
+
+    rn = sub.add_parser(
+        "run",
+        help="start CMD traced from its first instruction, with all its descendants",
+        usage="collector run [options] -- CMD [ARGS...]",
+    )
+    add_trace_options(rn, with_pid=False)
+    rn.add_argument("--user", help="run CMD as this user (name or uid)")
+    rn.add_argument("--cmd-output", metavar="FILE", help="send CMD's stdout/stderr to FILE")
+    rn.add_argument("--max-payload", type=_positive_int, metavar="BYTES")
+    rn.add_argument("--tui", action="store_true", help="show the live terminal UI")
+    _output_args(rn)
+    rn.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run, after --")
     return parser
 
 
@@ -91,22 +120,10 @@ def make_runner(args: argparse.Namespace, extra: Sequence[Analyzer] = ()) -> Run
             pb.dedup_window(args.dedup_window)
         return pb.analyzers(*extra).build()
     if args.command == "ssl":
-        sb = SslRunner.builder()
-        if args.pid:
-            sb.pid(args.pid)
-        if args.uid is not None:
-            sb.uid(args.uid)
-        if args.comm:
-            sb.comm([c for c in args.comm.split(",") if c])
-        for lib in args.lib:
-            sb.lib(lib)
-        for binary in args.binary:
-            sb.binary(binary)
-        if args.handshake:
-            sb.handshake()
-        if args.max_payload:
-            sb.max_payload(args.max_payload)
+        sb: SslBuilder = ssl_builder_from(args, args.pid)
         return sb.analyzers(*extra).build()
+    if args.command == "trace":
+        return build_trace_runner(args, extra)
     raise AssertionError(args.command)
 
 
@@ -115,21 +132,60 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(event_json_schema(), indent=2))
         return 0
     plan = build_output(args)
+    command: GatedCommand | None = None
+    runner: Runner[Any]
     try:
-        runner = make_runner(args, plan.analyzers())
+        if args.command == "run":
+            command, runner = prepare_run(args, plan.analyzers(), tui=getattr(args, "tui", False))
+        else:
+            runner = make_runner(args, plan.analyzers())
     except BaseException:
         if plan.filelog is not None:
             plan.filelog.close()
         raise
+    if getattr(args, "tui", False):
+        return _run_tui(args, runner, command)
     session = Session(runner, plan.options, plan=plan)
+    if command is not None:
+        session = RunSession(runner, plan.options, plan=plan)
+        session.command = command
     try:
         anyio.run(session.run)
     except BaseExceptionGroup as group:
         raise _first_error(group) from group
     finally:
+        if command is not None and command.proc.poll() is None:
+            command.abandon()
         if runner.stats.lines or runner.stopping:
             print(session.summary(), file=sys.stderr)
-    return 0
+    return command.exit_status() if command is not None else 0
+
+
+def _run_tui(args: argparse.Namespace, runner: Runner[Any], command: GatedCommand | None) -> int:
+    from ..tui import run_tui
+
+    title = " ".join(sys.argv[1:]) or args.command
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            if command is not None:
+                command.start_tasks(tg, runner)
+            try:
+                async with runner:
+                    await run_tui(runner, title=title)
+            finally:
+                if command is not None:
+                    command.open_gate()
+                tg.cancel_scope.cancel()
+
+    try:
+        anyio.run(main)
+    except BaseExceptionGroup as group:
+        raise _first_error(group) from group
+    finally:
+        if command is not None and command.proc.poll() is None:
+            command.abandon()
+    return command.exit_status() if command is not None else 0
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

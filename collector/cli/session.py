@@ -77,7 +77,7 @@ class Session:
         return format_summary(
             self.counts,
             time.monotonic() - self.started,
-            self.runner.stats,
+            self.runner.summary_stats(),
             self.plan,
             interrupted=self.interrupted,
         )

@@ -146,8 +146,9 @@ class Runner(Generic[C]):
         await self.start()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
         await self.stop()
+        return None
 
     async def start(self) -> None:
         """Start the source (spawn the tool); idempotent."""

@@ -75,6 +75,12 @@ class SslBuilder(RunnerBuilder["SslRunner", SslConfig]):
     def check_privileges(self, enabled: bool) -> Self:
         return self._set(check_privileges=enabled)
 
+    def http_analysis(self, *, keep_tls: bool = False, keep_sse: bool = False) -> Self:
+        """Add the standard chain: TLS -> HTTP exchanges (HTTP/1.1, HTTP/2, SSE) -> LLM calls."""
+        from ..analyzers.pipeline import tls_analyzers
+
+        return self.analyzers(*tls_analyzers(keep_tls=keep_tls, keep_sse=keep_sse))
+
     def build(self) -> SslRunner:
         self._config.validate()
         find_tool("sslsniff", self._config.tool_path)
