@@ -21,6 +21,7 @@ const volatile __u64 max_payload = 16ull << 20;
 const volatile bool follow_exec = true;
 const volatile bool follow_open = true;
 const volatile bool stop_new = true;
+const volatile bool match_gnutls = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -562,7 +563,7 @@ int ssl_open_enter(struct trace_event_raw_sys_enter *ctx)
 	struct scan_ctx sc = {};
 	bpf_loop(SSLSNIFF_PATH_LEN, scan_cb, &sc, 0);
 	__u32 base = sc.base & (SSLSNIFF_PATH_LEN - 1);
-	if (!has_prefix(pb->p, base, "libssl", 6) && !has_prefix(pb->p, base, "libgnutls", 9))
+	if (!has_prefix(pb->p, base, "libssl", 6) && !(match_gnutls && has_prefix(pb->p, base, "libgnutls", 9)))
 		return 0;
 	bpf_map_update_elem(&open_pending, &pt, pb, BPF_ANY);
 	return 0;

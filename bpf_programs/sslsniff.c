@@ -963,6 +963,7 @@ int main(int argc, char **argv)
 	skel->rodata->follow_exec = follow;
 	skel->rodata->follow_open = follow_open;
 	skel->rodata->stop_new = stop;
+	skel->rodata->match_gnutls = env.gnutls;
 	bpf_map__set_max_entries(skel->maps.rb, env.ringbuf_bytes);
 	bpf_map__set_max_entries(skel->maps.scratch_map, ncpus);
 	if (!follow_open) {

@@ -476,3 +476,34 @@ def test_pid_discovers_mapped_libssl(sniff, server, certs, tmp_path):
     att = [e for e in events if e["type"] == "ATTACH"]
     assert any(e["reason"] == "maps" and "libssl" in e["path"] for e in att), att
     assert_conn_matches(events, p.pid, entry)
+
+
+@pytest.mark.skipif(shutil.which("gnutls-cli") is None, reason="gnutls-cli not installed (apt gnutls-bin)")
+def test_gnutls_cli(sniff, server, certs):
+    s = sniff("--gnutls", "--handshake")
+    path = f"/size/40000/gnutls-{time.time_ns()}"
+    req = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+    p = subprocess.Popen(["gnutls-cli", "--x509cafile", str(certs[0]), "-p", str(server.port), "localhost"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p.communicate(req, timeout=30)  # exit status 1: the server closes without close_notify
+    entry = server.entry_for(path)
+    events = s.stop()
+    assert any(e["type"] == "ATTACH" and "gnutls_record_send" in e["symbols"] for e in events)
+    assert_conn_matches(events, p.pid, entry)
+    assert {e["func"] for e in data_events(events, p.pid)} == {"gnutls_record_send", "gnutls_record_recv"}
+    assert all(e["fd"] >= 0 for e in data_events(events, p.pid))
+    hs = [e for e in events if e["type"] == "SSL_HANDSHAKE" and e["pid"] == p.pid]
+    assert hs and hs[-1]["func"] == "gnutls_handshake" and hs[-1]["ret"] == 0
+
+
+def test_gnutls_not_traced_without_flag(sniff, server, certs):
+    if shutil.which("gnutls-cli") is None:
+        pytest.skip("gnutls-cli not installed")
+    s = sniff()
+    req = b"GET /size/10/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    p = subprocess.Popen(["gnutls-cli", "--x509cafile", str(certs[0]), "-p", str(server.port), "localhost"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p.communicate(req, timeout=30)
+    events = s.stop()
+    assert not data_events(events, p.pid)
+    assert not any(e["type"] == "ATTACH" and "gnutls" in e["path"] for e in events)
