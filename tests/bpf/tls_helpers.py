@@ -197,7 +197,8 @@ def read_server_log(path: str) -> list[dict]:
     try:
         with open(path) as f:
             for line in f:
-                if line.strip():
+                # a big entry may be visible half-written: skip until complete
+                if line.strip() and line.endswith("\n"):
                     d = json.loads(line)
                     d["recv"] = base64.b64decode(d["recv"])
                     d["sent"] = base64.b64decode(d["sent"])
