@@ -46,6 +46,7 @@ class _Zlib(_Codec):
         self._d: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
         self._head = b""
         self._done = False
+        self._members = 0
 
     def _pick(self, data: bytes) -> bytes | None:
         """For deflate: choose zlib or raw deflate from the first two bytes."""
@@ -70,18 +71,26 @@ class _Zlib(_Codec):
         d = self._d
         assert d is not None
         while True:
-            out = d.decompress(data, PIECE)
+            try:
+                out = d.decompress(data, PIECE)
+            except zlib.error:
+                if self._members:
+                    self._done = True  # trailing garbage after a complete gzip member
+                    return
+                raise
             if out:
                 yield out
             if d.eof:
-                rest = d.unused_data
-                if self._gzip and rest and rest.lstrip(b"\x00"):
-                    # Another gzip member follows.
-                    d = self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    data = rest.lstrip(b"\x00")
-                    continue
-                self._done = True
-                return
+                self._members += 1
+                if not self._gzip:
+                    self._done = True
+                    return
+                # gzip may have several members: the next one starts a new stream.
+                data = d.unused_data.lstrip(b"\x00")
+                d = self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                if not data:
+                    return
+                continue
             data = d.unconsumed_tail
             if not data and len(out) < PIECE:
                 return
@@ -108,7 +117,8 @@ class _Brotli(_Codec):
         out = d.process(data, output_buffer_limit=PIECE)
         if out:
             yield out
-        while not d.can_accept_more_data():
+        # Past the output limit the rest stays buffered inside: drain it with empty input.
+        while len(out) >= PIECE or not d.can_accept_more_data():
             out = d.process(b"", output_buffer_limit=PIECE)
             if not out:
                 break
