@@ -15,8 +15,8 @@ const volatile __u32 self_tgid = 0;
 const volatile bool filter_pid = false;
 const volatile bool filter_uid_on = false;
 const volatile __u32 filter_uid = 0;
-const volatile bool filter_comm_on = false;
-const volatile char filter_comm[SSLSNIFF_COMM_LEN] = {};
+const volatile __u32 filter_ncomm = 0;
+const volatile char filter_comm[SSLSNIFF_MAX_COMMS][SSLSNIFF_COMM_LEN] = {};
 const volatile __u64 max_payload = 16ull << 20;
 const volatile bool follow_exec = true;
 const volatile bool follow_open = true;
@@ -142,15 +142,26 @@ static __always_inline bool proc_allowed(__u32 tgid)
 		return false;
 	if (filter_uid_on && (__u32)bpf_get_current_uid_gid() != filter_uid)
 		return false;
-	if (filter_comm_on) {
+	if (filter_ncomm) {
 		char comm[SSLSNIFF_COMM_LEN] = {};
+		bool any = false;
 		bpf_get_current_comm(comm, sizeof(comm));
-		for (int i = 0; i < SSLSNIFF_COMM_LEN; i++) {
-			if (comm[i] != filter_comm[i])
-				return false;
-			if (comm[i] == 0)
+		for (int j = 0; j < SSLSNIFF_MAX_COMMS && !any; j++) {
+			if (j >= filter_ncomm)
 				break;
+			bool eq = true;
+			for (int i = 0; i < SSLSNIFF_COMM_LEN; i++) {
+				if (comm[i] != filter_comm[j][i]) {
+					eq = false;
+					break;
+				}
+				if (comm[i] == 0)
+					break;
+			}
+			any = eq;
 		}
+		if (!any)
+			return false;
 	}
 	return true;
 }

@@ -43,7 +43,8 @@ static struct env {
 	pid_t pid;
 	bool uid_on;
 	uid_t uid;
-	char comm[SSLSNIFF_COMM_LEN];
+	char comm[SSLSNIFF_MAX_COMMS][SSLSNIFF_COMM_LEN];
+	int ncomm;
 	const char *libs[MAX_LIBS];
 	int nlibs;
 	const char *bins[MAX_LIBS];
@@ -76,7 +77,7 @@ enum {
 static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Trace only PID and all its descendants (incl. ones started later)", 0 },
 	{ "uid", 'u', "UID", 0, "Trace only processes of this uid", 0 },
-	{ "comm", 'c', "COMM", 0, "Trace only processes with this exact comm (15 chars max)", 0 },
+	{ "comm", 'c', "NAMES", 0, "Trace only processes whose comm (15 chars max) is one of the comma-separated NAMES (up to 8; repeatable)", 0 },
 	{ "lib", 'l', "PATH", 0, "Also attach to this TLS library (repeatable)", 0 },
 	{ "binary", 'b', "PATH", 0, "Also attach to this executable exporting SSL_* (statically linked OpenSSL, e.g. node) (repeatable)", 0 },
 	{ "max-payload", OPT_MAX_PAYLOAD, "BYTES", 0, "Capture at most BYTES per call (default 16777216); the rest is counted in 'truncated'", 0 },
@@ -117,9 +118,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.uid_on = true;
 		env.uid = (uid_t)parse_ull(arg, "uid");
 		break;
-	case 'c':
-		strncpy(env.comm, arg, sizeof(env.comm) - 1);
+	case 'c': {
+		char *save = NULL, *tok;
+		for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (env.ncomm >= SSLSNIFF_MAX_COMMS) {
+				fprintf(stderr, "sslsniff: at most %d --comm names\n", SSLSNIFF_MAX_COMMS);
+				exit(2);
+			}
+			strncpy(env.comm[env.ncomm++], tok, SSLSNIFF_COMM_LEN - 1);
+		}
 		break;
+	}
 	case 'l':
 		if (env.nlibs >= MAX_LIBS) {
 			fprintf(stderr, "sslsniff: too many --lib\n");
@@ -957,7 +966,7 @@ int main(int argc, char **argv)
 	skel->rodata->filter_pid = env.pid != 0;
 	skel->rodata->filter_uid_on = env.uid_on;
 	skel->rodata->filter_uid = env.uid;
-	skel->rodata->filter_comm_on = env.comm[0] != 0;
+	skel->rodata->filter_ncomm = env.ncomm;
 	memcpy((char *)skel->rodata->filter_comm, env.comm, sizeof(env.comm));
 	skel->rodata->max_payload = env.max_payload;
 	skel->rodata->follow_exec = follow;
@@ -1016,10 +1025,17 @@ int main(int argc, char **argv)
 	else
 		printf("null");
 	printf(",\"comm\":");
-	if (env.comm[0])
-		json_str(env.comm, sizeof(env.comm));
-	else
+	if (env.ncomm) {
+		putchar('[');
+		for (int i = 0; i < env.ncomm; i++) {
+			if (i)
+				putchar(',');
+			json_str(env.comm[i], SSLSNIFF_COMM_LEN);
+		}
+		putchar(']');
+	} else {
 		printf("null");
+	}
 	printf("},\"gnutls\":%s,\"handshake\":%s,\"follow_exec\":%s,\"follow_open\":%s,\"stop_new\":%s}\n",
 	       env.gnutls ? "true" : "false", env.handshake ? "true" : "false", follow ? "true" : "false",
 	       follow_open ? "true" : "false", stop ? "true" : "false");

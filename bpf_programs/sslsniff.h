@@ -16,6 +16,7 @@
 #define SSLSNIFF_SCRATCH_MASK (SSLSNIFF_SCRATCH - 1)
 #define SSLSNIFF_COMM_LEN     16
 #define SSLSNIFF_PATH_LEN     256
+#define SSLSNIFF_MAX_COMMS    8
 /* bpf_loop iterations per call: 16 MiB max payload / 16 KiB = 1024; allow up to 1 GiB */
 #define SSLSNIFF_MAX_CHUNKS   65536u
 

@@ -507,3 +507,20 @@ def test_gnutls_not_traced_without_flag(sniff, server, certs):
     events = s.stop()
     assert not data_events(events, p.pid)
     assert not any(e["type"] == "ATTACH" and "gnutls" in e["path"] for e in events)
+
+
+def test_comm_and_uid_filters(sniff, server, certs):
+    s = sniff("--comm", "nosuchcomm,curl", "--uid", "0")
+    pc = subprocess.Popen(curl_cmd(certs, server, f"/size/100/comm-{time.time_ns()}"))
+    assert pc.wait(60) == 0
+    pp = subprocess.Popen([sys.executable, str(HERE / "tls_helpers.py"), "clients", str(certs[0]),
+                           str(server.port), "1", "10"])
+    assert pp.wait(60) == 0
+    events = s.stop()
+    assert events[0]["filters"]["comm"] == ["nosuchcomm", "curl"]
+    assert data_events(events, pc.pid)
+    assert {e["comm"] for e in data_events(events)} == {"curl"}
+    s = sniff("--uid", "12345")
+    pc = subprocess.Popen(curl_cmd(certs, server, f"/size/100/uid-{time.time_ns()}"))
+    assert pc.wait(60) == 0
+    assert not data_events(s.stop())
