@@ -1,0 +1,250 @@
+"""`run_tui`: the consumer loop, the frame timer and the keyboard, around one runner.
+
+Three tasks share the event loop: the consumer only feeds batches into `TuiState.apply_batch`
+(O(batch), no rendering); the frame timer builds the screen from the state at most `fps` times a
+second and hands the terminal output to a worker thread; the keyboard task reads keys from the
+terminal in cbreak mode. The terminal (termios, alternate screen, cursor) is restored on quit,
+on Ctrl-C, on a crash (try/finally) and at interpreter exit (atexit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anyio
+from rich.console import Console
+from rich.live import Live
+
+from ..framework.runners.base import Runner
+from .keys import TerminalMode, is_tty, parse_keys
+from .render import render
+from .state import TuiState
+from .ui import Ui
+
+MAX_FPS = 10.0
+log = logging.getLogger("collector.tui")
+
+
+def register_runners(state: TuiState, runner: Runner[Any]) -> None:
+    """Show `runner` in the header; a combined runner shows each of its runners."""
+    runners = getattr(runner, "runners", None)
+    states = getattr(runner, "states", None)
+    if isinstance(runners, list) and isinstance(states, dict) and len(runners) == len(states):
+        for name, child in zip(states, runners, strict=True):
+            state.add_runner(name, getattr(child, "stats", None), probe=_probe(states[name]))
+        return
+    state.add_runner(runner.name, runner.stats)
+
+
+def _probe(runner_state: Any) -> Callable[[], tuple[str, str]]:
+    def probe() -> tuple[str, str]:
+        return str(runner_state.state), str(runner_state.message)
+
+    return probe
+
+
+class _StateLogHandler(logging.Handler):
+    """Keeps log records off the screen while the UI owns it; they are shown in the header."""
+
+    def __init__(self, state: TuiState) -> None:
+        super().__init__(logging.WARNING)
+        self.state = state
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+        except Exception:
+            msg = str(record.msg)
+        self.records.append(msg)
+        del self.records[:-100]
+        self.state.messages.append(msg)
+
+
+@contextlib.contextmanager
+def _capture_logging(state: TuiState) -> Iterator[_StateLogHandler]:
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = _StateLogHandler(state)
+    root.handlers = [handler]
+    try:
+        yield handler
+    finally:
+        root.handlers = saved
+
+
+@contextlib.contextmanager
+def _screen(console: Console) -> Iterator[Live]:
+    """A Live display on the alternate screen, left on every exit path (atexit included)."""
+    live = Live(
+        console=console,
+        screen=True,
+        auto_refresh=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        transient=False,
+    )
+
+    def leave() -> None:
+        with contextlib.suppress(Exception):
+            console.set_alt_screen(False)
+            console.show_cursor(True)
+
+    atexit.register(leave)
+    try:
+        with live:
+            yield live
+    finally:
+        leave()
+        atexit.unregister(leave)
+
+
+async def run_tui(
+    runner: Runner[Any],
+    *,
+    title: str,
+    console: Console | None = None,
+    state: TuiState | None = None,
+    fps: float = 8.0,
+    input_fd: int | None = None,
+    linger: bool | None = None,
+) -> None:
+    """Show `runner`'s events in the terminal UI until the runner ends or the user quits.
+
+    `state`: pass a TuiState to read the session's counters afterwards (or to pre-register
+    several runners with `state.add_runner`). `input_fd`: the terminal to read keys from
+    (stdin when it is a tty; no keyboard otherwise). `linger`: keep the screen up after the
+    runner ended, until `q` (default: when there is a keyboard). The runner is stopped on exit;
+    an error that ended the runner is raised after the screen is restored.
+    """
+    fps = max(0.5, min(fps, MAX_FPS))
+    state = state if state is not None else TuiState(title)
+    state.title = state.title or title
+    register_runners(state, runner)
+    ui = Ui(state)
+    console = console if console is not None else Console()
+    fd = input_fd
+    if fd is None and sys.stdin is not None and is_tty(sys.stdin.fileno()):
+        fd = sys.stdin.fileno()
+    linger = (fd is not None) if linger is None else (linger and fd is not None)
+    failure: list[BaseException] = []
+    wake = [anyio.Event()]
+
+    def poke() -> None:
+        wake[0].set()
+
+    async def consume(scope: anyio.CancelScope) -> None:
+        try:
+            async with runner:
+                batches = runner.batches()
+                try:
+                    async for batch in batches:
+                        state.apply_batch(batch)
+                finally:
+                    aclose = getattr(batches, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+            state.finish("stopped" if ui.quit else "ended")
+        except anyio.get_cancelled_exc_class():
+            state.finish("stopped")
+            raise
+        except Exception as exc:
+            failure.append(exc)
+            state.finish("failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        poke()
+        if not linger:
+            await anyio.sleep(1 / fps)  # let the last frame show the end
+            scope.cancel()
+
+    async def draw(scope: anyio.CancelScope, live: Live) -> None:
+        interval, min_interval = 1 / fps, 1 / MAX_FPS
+        while True:
+            t0 = time.monotonic()
+            live.update(render(state, ui, console), refresh=False)
+            await anyio.to_thread.run_sync(live.refresh)
+            if ui.quit:
+                scope.cancel()
+                return
+            with anyio.move_on_after(max(0.0, interval - (time.monotonic() - t0))):
+                await wake[0].wait()
+            wake[0] = anyio.Event()
+            rest = min_interval - (time.monotonic() - t0)
+            if rest > 0:
+                await anyio.sleep(rest)
+
+    async def keyboard(fd: int) -> None:
+        while not ui.quit:
+            await anyio.wait_readable(fd)
+            try:
+                data = os.read(fd, 1024)
+            except BlockingIOError:
+                continue
+            if not data:  # the terminal went away
+                ui.quit = True
+            for key in parse_keys(data.decode("utf-8", "replace")):
+                ui.handle_key(key)
+            poke()
+
+    async def signals(scope: anyio.CancelScope) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        wanted = [signal.SIGINT, signal.SIGTERM, signal.SIGWINCH]
+        with anyio.open_signal_receiver(*wanted) as received:
+            async for signum in received:
+                if signum == signal.SIGWINCH:
+                    poke()
+                    continue
+                ui.quit = True
+                scope.cancel()
+                return
+
+    with contextlib.ExitStack() as stack:
+        if fd is not None:
+            stack.enter_context(TerminalMode(fd))
+        handler = stack.enter_context(_capture_logging(state))
+        try:
+            live = stack.enter_context(_screen(console))
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(consume, tg.cancel_scope)
+                tg.start_soon(draw, tg.cancel_scope, live)
+                tg.start_soon(signals, tg.cancel_scope)
+                if fd is not None:
+                    tg.start_soon(keyboard, fd)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await runner.stop()
+    for line in handler.records[-20:]:
+        print(f"collector: {line}", file=sys.stderr)
+    if failure:
+        raise failure[0]
+
+
+def run_tui_sync(runner: Runner[Any], *, title: str, **kwargs: Any) -> TuiState:
+    """`anyio.run(run_tui(...))`, returning the state (for a summary line)."""
+    state = kwargs.pop("state", None) or TuiState(title)
+
+    async def main() -> None:
+        await run_tui(runner, title=title, state=state, **kwargs)
+
+    anyio.run(main)
+    return state
+
+
+def summary(state: TuiState) -> str:
+    """One line for the end of a session: events, time and rate, losses."""
+    elapsed = state.elapsed
+    rate = state.events / elapsed if elapsed > 0 else 0.0
+    return (
+        f"collector: {state.events} events in {elapsed:.2f}s ({rate:,.0f} events/s), "
+        f"{state.llm_totals.calls} LLM calls, {state.counts.get('http_exchange', 0)} HTTP exchanges, "
+        f"lost={state.lost_events} parse_errors={state.parse_errors}"
+    )

@@ -1,0 +1,282 @@
+"""The TUI's data model: everything the screen shows, updated batch by batch, nothing rendered.
+
+`TuiState.apply_batch(events)` does O(len(events)) work: counters, the process tree, and bounded
+deques of the events the panes list. It never formats or renders; the renderer reads the state
+at its own (bounded) frame rate. All of it runs on the event loop's thread only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from ..framework.core.events import Event, LlmCall, ToolStatus
+from ..framework.core.process_tree import ProcessTree
+from ..framework.core.stats import RunnerStats
+from .filtering import DisplayFilter
+
+HIGHLIGHT_SECONDS = 3.0
+RATE_WINDOW = 2.0
+_PROCESS_KINDS = frozenset({"exec", "exit", "fork", "file_open"})
+
+
+@dataclass
+class RunnerInfo:
+    """One runner shown in the header: its name, state, and (if known) its live counters."""
+
+    name: str
+    state: str = "running"
+    message: str = ""
+    stats: RunnerStats | None = None
+    # Reads the state from the runner itself (e.g. CombinedRunner.states); wins over events.
+    probe: Callable[[], tuple[str, str]] | None = field(default=None, repr=False)
+
+    def current(self) -> tuple[str, str]:
+        if self.probe is not None:
+            try:
+                return self.probe()
+            except Exception:
+                pass
+        return self.state, self.message
+
+
+@dataclass
+class LlmTotals:
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    errors: int = 0
+    duration_ns: int = 0
+
+
+@dataclass
+class DataView:
+    """What the panes list: the live deques, or copies frozen when the display is paused."""
+
+    tree: ProcessTree
+    new_pids: dict[int, float]
+    llm: Sequence[Event]
+    http: Sequence[Event]
+    log: Sequence[Event]
+    http_shown: Sequence[Event]
+    log_shown: Sequence[Event]
+    frozen: bool = False
+
+    def refilter(self, flt: DisplayFilter | None) -> None:
+        """Recompute the filtered lists of a frozen view (the live view follows the state)."""
+        self.http_shown = [e for e in self.http if flt(e)] if flt else self.http
+        self.log_shown = [e for e in self.log if flt(e)] if flt else self.log
+
+
+class TuiState:
+    """Aggregates and bounded lists of a session, fed with `apply_batch`."""
+
+    def __init__(
+        self,
+        title: str = "",
+        *,
+        max_llm: int = 500,
+        max_http: int = 500,
+        max_log: int = 2000,
+        max_exited: int = 2000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.title = title
+        self.clock = clock
+        self.started = clock()
+        self.ended_at: float | None = None
+        self.runners: dict[str, RunnerInfo] = {}
+        self.events = 0
+        self.last_ts = 0  # the newest event's timestamp (ns): "now" for lifetimes of running processes
+        self.tls_bytes = 0
+        self.lost = 0
+        self.counts: dict[str, int] = {}
+        self.tree = ProcessTree(max_exited=max_exited)
+        self.new_pids: dict[int, float] = {}
+        self.llm: deque[Event] = deque(maxlen=max_llm)
+        self.http: deque[Event] = deque(maxlen=max_http)
+        self.log: deque[Event] = deque(maxlen=max_log)
+        self.http_matched: deque[Event] = deque(maxlen=max_http)
+        self.log_matched: deque[Event] = deque(maxlen=max_log)
+        self.llm_totals = LlmTotals()
+        self.filter: DisplayFilter | None = None
+        self.filtered = 0
+        self.messages: deque[str] = deque(maxlen=50)
+        self.event_rate = 0.0
+        self.tls_rate = 0.0
+        self._samples: deque[tuple[float, int, int]] = deque()
+
+    # -- runners -------------------------------------------------------------------------------
+
+    def add_runner(
+        self,
+        name: str,
+        stats: RunnerStats | None = None,
+        probe: Callable[[], tuple[str, str]] | None = None,
+    ) -> RunnerInfo:
+        info = self.runners.get(name)
+        if info is None:
+            info = self.runners[name] = RunnerInfo(name, stats=stats, probe=probe)
+        else:
+            info.stats = stats or info.stats
+            info.probe = probe or info.probe
+        return info
+
+    def set_runner_state(self, name: str, state: str, message: str = "") -> None:
+        info = self.add_runner(name)
+        info.state, info.message = state, message
+
+    def finish(self, state: str = "ended", message: str = "") -> None:
+        """The consumer stopped: mark every runner still running as `state`."""
+        self.ended_at = self.clock()
+        for info in self.runners.values():
+            if info.state == "running":
+                info.state, info.message = state, message
+
+    @property
+    def parse_errors(self) -> int:
+        return sum(i.stats.parse_errors for i in self.runners.values() if i.stats is not None)
+
+    @property
+    def lost_events(self) -> int:
+        from_stats = sum(i.stats.lost_events for i in self.runners.values() if i.stats is not None)
+        return max(self.lost, from_stats)
+
+    @property
+    def elapsed(self) -> float:
+        end = self.ended_at if self.ended_at is not None else self.clock()
+        return end - self.started
+
+    # -- the hot path --------------------------------------------------------------------------
+
+    def apply_batch(self, events: Iterable[Event]) -> None:
+        now = self.clock()
+        counts = self.counts
+        tree_apply = self.tree.apply
+        new_pids = self.new_pids
+        log_append = self.log.append
+        flt = self.filter
+        n = 0
+        for ev in events:
+            n += 1
+            p = ev.payload
+            kind = p.kind
+            counts[kind] = counts.get(kind, 0) + 1
+            log_append(ev)
+            if kind == "tls_data":
+                self.tls_bytes += p.length  # type: ignore[union-attr]
+            elif kind in _PROCESS_KINDS:
+                tree_apply(ev)
+                if kind == "exec":
+                    new_pids[ev.pid] = now
+                elif kind == "fork":
+                    new_pids[p.child_pid] = now  # type: ignore[union-attr]
+            elif kind == "http_exchange":
+                self.http.append(ev)
+                if flt is not None and flt(ev):
+                    self.http_matched.append(ev)
+            elif kind == "llm_call":
+                self.llm.append(ev)
+                self._count_llm(p)  # type: ignore[arg-type]
+            elif kind == "lost":
+                self.lost += p.count  # type: ignore[union-attr]
+            elif kind == "status":
+                self._status(ev, p)  # type: ignore[arg-type]
+            if flt is not None:
+                if flt(ev):
+                    self.log_matched.append(ev)
+                else:
+                    self.filtered += 1
+        self.events += n
+        if n:
+            self.last_ts = max(self.last_ts, ev.timestamp_ns)
+
+    def _count_llm(self, p: LlmCall) -> None:
+        t = self.llm_totals
+        t.calls += 1
+        t.input_tokens += p.usage.input_tokens or 0
+        t.output_tokens += p.usage.output_tokens or 0
+        t.cache_read_tokens += p.usage.cache_read_tokens or 0
+        t.duration_ns += p.duration_ns
+        if p.error or (p.status is not None and p.status >= 400):
+            t.errors += 1
+
+    def _status(self, ev: Event, p: ToolStatus) -> None:
+        name = p.info.get("runner") if isinstance(p.info, dict) else None
+        if p.status in ("runner_failed", "runner_exited") and isinstance(name, str):
+            self.set_runner_state(name, "failed" if p.status == "runner_failed" else "exited", p.message)
+        elif p.status in ("error", "failed", "fatal"):
+            self.messages.append(f"{ev.source}: {p.message}")
+
+    # -- display filter ------------------------------------------------------------------------
+
+    def set_filter(self, flt: DisplayFilter | None) -> None:
+        """Apply a display filter to the HTTP and log lists (O(buffered events), once)."""
+        self.filter = flt
+        self.http_matched.clear()
+        self.log_matched.clear()
+        self.filtered = 0
+        if flt is None:
+            return
+        self.http_matched.extend(e for e in self.http if flt(e))
+        for e in self.log:
+            if flt(e):
+                self.log_matched.append(e)
+            else:
+                self.filtered += 1
+
+    # -- views for the renderer ----------------------------------------------------------------
+
+    def sample(self, now: float | None = None) -> None:
+        """Update the rates and expire highlights; the renderer calls this once per frame."""
+        now = self.clock() if now is None else now
+        samples = self._samples
+        samples.append((now, self.events, self.tls_bytes))
+        while len(samples) > 2 and now - samples[0][0] > RATE_WINDOW:
+            samples.popleft()
+        t0, e0, b0 = samples[0]
+        dt = now - t0
+        if dt >= 0.2:
+            self.event_rate = (self.events - e0) / dt
+            self.tls_rate = (self.tls_bytes - b0) / dt
+        elif len(samples) == 1:
+            self.event_rate = self.tls_rate = 0.0
+        if self.new_pids:
+            expired = [pid for pid, t in self.new_pids.items() if now - t > HIGHLIGHT_SECONDS]
+            for pid in expired:
+                del self.new_pids[pid]
+
+    def view(self) -> DataView:
+        """The live lists, shared (no copy): read them on the loop's thread, never keep them."""
+        flt = self.filter
+        return DataView(
+            tree=self.tree,
+            new_pids=self.new_pids,
+            llm=self.llm,
+            http=self.http,
+            log=self.log,
+            http_shown=self.http_matched if flt else self.http,
+            log_shown=self.log_matched if flt else self.log,
+        )
+
+    def freeze(self) -> DataView:
+        """A copy of the lists and tree as they are now, for a paused display."""
+        tree = ProcessTree(max_exited=self.tree.max_exited)
+        tree.nodes = {
+            pid: replace(node, children=list(node.children)) for pid, node in self.tree.nodes.items()
+        }
+        view = DataView(
+            tree=tree,
+            new_pids={},
+            llm=list(self.llm),
+            http=list(self.http),
+            log=list(self.log),
+            http_shown=[],
+            log_shown=[],
+            frozen=True,
+        )
+        view.refilter(self.filter)
+        return view
