@@ -1,0 +1,65 @@
+"""HttpAnalyzer as a chain stage: pass-through, options, timeouts, eviction, JSON round trip."""
+
+from __future__ import annotations
+
+from collector.framework.analyzers import HttpAnalyzer
+from collector.framework.core.analyzer import AnalyzerChain
+from collector.framework.core.events import Custom, Event, HttpExchange, ToolStatus
+from tests.protocols.helpers import close, tls
+
+GET = b"GET /x HTTP/1.1\r\nHost: h.example\r\n\r\n"
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def test_passes_everything_through_and_keep_tls() -> None:
+    other = Event(timestamp_ns=1, source="process", pid=5, payload=Custom(name="x"))
+    evs = [other, tls("write", GET, 2), tls("read", OK, 3), close(4)]
+    out = HttpAnalyzer().process_batch(evs)
+    assert [e.kind for e in out] == ["custom", "tls_data", "tls_data", "http_exchange", "tls_close"]
+    assert out[0] is other
+    out = HttpAnalyzer(keep_tls=False).process_batch(evs)
+    assert [e.kind for e in out] == ["custom", "http_exchange", "tls_close"]
+    # process() gives the same as process_batch()
+    a = HttpAnalyzer()
+    assert [e.kind for ev in evs for e in a.process(ev)] == ["custom", "tls_data", "tls_data", "http_exchange", "tls_close"]
+
+
+def test_in_a_chain_with_tick_and_finish() -> None:
+    chain = AnalyzerChain([HttpAnalyzer(idle_timeout_s=5)], strict=True)
+    assert [e.kind for e in chain.process([tls("write", GET, 10)])] == ["tls_data"]
+    assert chain.tick(1_000_000_000_000) == []  # starts the idle clock
+    assert chain.tick(1_000_000_000_000 + 4_000_000_000) == []
+    timed_out = chain.tick(1_000_000_000_000 + 6_000_000_000)
+    assert len(timed_out) == 1
+    ex = timed_out[0].payload
+    assert isinstance(ex, HttpExchange) and not ex.complete and "idle" in ex.error
+    assert timed_out[0].timestamp_ns == 10 and timed_out[0].source == "http"
+    chain.process([tls("write", GET, 20, conn=9)])
+    flushed = chain.finish()
+    assert len(flushed) == 1 and not flushed[0].payload.complete  # type: ignore[union-attr]
+
+
+def test_lru_eviction_emits_incomplete() -> None:
+    a = HttpAnalyzer(max_connections=2)
+    out = a.process_batch([tls("write", GET, i, conn=i) for i in range(1, 4)])
+    ex = [e.payload for e in out if isinstance(e.payload, HttpExchange)]
+    assert len(ex) == 1 and ex[0].conn == 1 and "evicted" in ex[0].error
+    assert len(a.reassembler) == 2
+
+
+def test_event_json_round_trip() -> None:
+    out = HttpAnalyzer(keep_tls=False).process_batch([tls("write", GET, 2), tls("read", OK, 3)])
+    ev = out[0]
+    assert Event.from_json(ev.to_json()) == ev
+
+
+def test_non_http_tls_is_ignored() -> None:
+    junk = bytes(range(256)) * 4
+    out = HttpAnalyzer().process_batch([tls("write", junk, 1), tls("read", junk, 2), close(3)])
+    out += list(HttpAnalyzer().finish())
+    assert [e.kind for e in out] == ["tls_data", "tls_data", "tls_close"]
+
+
+def test_status_events_untouched() -> None:
+    st = Event(timestamp_ns=1, source="ssl", payload=ToolStatus(status="started"))
+    assert HttpAnalyzer().process_batch([st]) == [st]
