@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("replay", help="replay a recorded JSONL file (no root needed)")
     rp.add_argument("file")
     rp.add_argument("--speed", type=float, default=None, help="replay at recorded pace x SPEED")
+    rp.add_argument("--tui", action="store_true", help="show the session in the terminal UI")
     _output_args(rp)
 
     pp = sub.add_parser("process", help="trace process exec/exit/fork and file opens")
@@ -162,9 +163,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace, runner: Runner[Any], command: GatedCommand | None) -> int:
-    from ..tui import run_tui
+    from ..tui import TuiState, run_tui, summary
 
     title = " ".join(sys.argv[1:]) or args.command
+    state = TuiState(title)
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
@@ -172,7 +174,7 @@ def _run_tui(args: argparse.Namespace, runner: Runner[Any], command: GatedComman
                 command.start_tasks(tg, runner)
             try:
                 async with runner:
-                    await run_tui(runner, title=title)
+                    await run_tui(runner, title=title, state=state)
             finally:
                 if command is not None:
                     command.open_gate()
@@ -185,6 +187,8 @@ def _run_tui(args: argparse.Namespace, runner: Runner[Any], command: GatedComman
     finally:
         if command is not None and command.proc.poll() is None:
             command.abandon()
+        if state.events:
+            print(summary(state), file=sys.stderr)
     return command.exit_status() if command is not None else 0
 
 

@@ -144,7 +144,9 @@ async def run_tui(
 
     async def consume(scope: anyio.CancelScope) -> None:
         try:
-            async with runner:
+            async with contextlib.AsyncExitStack() as stack:
+                if not getattr(runner, "_started", False):  # the caller may have entered it
+                    await stack.enter_async_context(runner)
                 batches = runner.batches()
                 try:
                     async for batch in batches:
