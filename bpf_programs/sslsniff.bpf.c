@@ -537,21 +537,28 @@ static __always_inline bool has_prefix(const char *p, __u32 base, const char *pr
 }
 
 struct scan_ctx {
-	__u32 base;
+	__s32 end;  /* index of the terminating NUL */
+	__s32 base; /* start of the basename, -1 if not found yet */
 };
 
-/* find the start of the basename (after the last '/') */
+/* walk back from the end of the path to the last '/' (at most 32 bytes:
+ * TLS library basenames are short, longer ones cannot match) */
 static long scan_cb(__u32 i, struct scan_ctx *sc)
 {
 	__u32 zero = 0;
 	struct path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
+	__s32 idx = sc->end - 1 - (__s32)i;
+
 	if (!pb)
 		return 1;
-	char ch = pb->p[i & (SSLSNIFF_PATH_LEN - 1)];
-	if (ch == 0)
+	if (idx < 0) {
+		sc->base = 0;
 		return 1;
-	if (ch == '/')
-		sc->base = i + 1;
+	}
+	if (pb->p[idx & (SSLSNIFF_PATH_LEN - 1)] == '/') {
+		sc->base = idx + 1;
+		return 1;
+	}
 	return 0;
 }
 
@@ -571,8 +578,12 @@ int ssl_open_enter(struct trace_event_raw_sys_enter *ctx)
 	long n = bpf_probe_read_user_str(pb->p, SSLSNIFF_PATH_LEN, (void *)ctx->args[1]);
 	if (n <= 0)
 		return 0;
-	struct scan_ctx sc = {};
-	bpf_loop(SSLSNIFF_PATH_LEN, scan_cb, &sc, 0);
+	if (n < 7) /* shorter than "libssl" + NUL */
+		return 0;
+	struct scan_ctx sc = { .end = (__s32)n - 1, .base = -1 };
+	bpf_loop(33, scan_cb, &sc, 0);
+	if (sc.base < 0)
+		return 0;
 	__u32 base = sc.base & (SSLSNIFF_PATH_LEN - 1);
 	if (!has_prefix(pb->p, base, "libssl", 6) && !(match_gnutls && has_prefix(pb->p, base, "libgnutls", 9)))
 		return 0;
