@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 
 from collector.framework.analyzers.http import HttpAnalyzer
 from collector.framework.core.events import Event, HttpExchange, SseMessage, TlsClose, TlsData
@@ -97,14 +98,25 @@ class H2Pair:
             if data:
                 moved = True
                 self.records.append(("write", data))
-                self.server_events += self.server.receive_data(data)
+                self.server_events += self._ack(self.server, self.server.receive_data(data))
             data = self.server.data_to_send()
             if data:
                 moved = True
                 self.records.append(("read", data))
-                self.client_events += self.client.receive_data(data)
+                self.client_events += self._ack(self.client, self.client.receive_data(data))
             if not moved:
                 return
+
+    @staticmethod
+    def _ack(conn: h2.connection.H2Connection, events: list[h2.events.Event]) -> list[h2.events.Event]:
+        """Give flow-control credit back for received DATA, as a real endpoint does."""
+        for ev in events:
+            if isinstance(ev, h2.events.DataReceived) and ev.flow_controlled_length:
+                try:
+                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                except h2.exceptions.StreamClosedError:
+                    pass
+        return events
 
     def request(self, sid: int, headers: list[tuple[bytes, bytes]], body: bytes = b"", *, end: bool = True) -> None:
         self.client.send_headers(sid, headers, end_stream=not body and end)

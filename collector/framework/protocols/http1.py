@@ -335,6 +335,7 @@ class Http1Connection:
         self.sides: dict[str, _Side] = {"write": _Side(self, "write"), "read": _Side(self, "read")}
         self.pending: deque[HttpMessage] = deque()
         self.upgraded = False
+        self.synced = False
         self.exchanges = 0
 
     def head_pending(self) -> bool:
@@ -343,12 +344,8 @@ class Http1Connection:
                 return True
         return False
 
-    @property
-    def synced(self) -> bool:
-        """Has a message start been found in either direction?"""
-        return any(side.role is not None for side in self.sides.values())
-
     def _set_role(self, side: _Side, role: str) -> None:
+        self.synced = True  # a message start has been found in one direction
         side.role = role
         other = self.sides["read" if side.direction == "write" else "write"]
         if other.role is None:

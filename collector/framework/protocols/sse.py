@@ -82,21 +82,15 @@ class SseParser:
             data = b"".join(self._pending)
             self._pending = []
             self._pending_len = 0
-        lines = data.splitlines(True)
-        last = lines[-1]
-        end = last[-1]
+        line_truncated = self._line_truncated  # applies to the first line below
+        self._line_truncated = False
+        lines = data.splitlines()
+        end = data[-1]
         if end != 0x0A and end != 0x0D:
-            lines.pop()
-            self._add_pending(last)
+            self._add_pending(lines.pop())
         elif end == 0x0D:
             self._skip_lf = True
-        line_truncated = self._line_truncated
-        self._line_truncated = False
-        for raw in lines:
-            if raw[-1] == 0x0A:
-                line = raw[:-2] if raw[-2:-1] == b"\r" else raw[:-1]
-            else:
-                line = raw[:-1]
+        for line in lines:
             if line_truncated:
                 self._truncated = True
                 line_truncated = False
