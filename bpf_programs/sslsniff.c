@@ -36,6 +36,8 @@
 #define SSLSNIFF_VERSION "0.1.0"
 #define MAX_LIBS 64
 
+const char *argp_program_version = "sslsniff " SSLSNIFF_VERSION;
+
 /* ------------------------------------------------------------------ */
 /* options */
 
