@@ -101,7 +101,7 @@ static unsigned long long parse_ull(const char *s, const char *what)
 	unsigned long long v = strtoull(s, &end, 0);
 	if (errno || end == s || *end) {
 		fprintf(stderr, "sslsniff: invalid %s: %s\n", what, s);
-		exit(2);
+		exit(64);
 	}
 	return v;
 }
@@ -113,7 +113,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.pid = (pid_t)parse_ull(arg, "pid");
 		if (env.pid <= 0) {
 			fprintf(stderr, "sslsniff: invalid pid: %s\n", arg);
-			exit(2);
+			exit(64);
 		}
 		break;
 	case 'u':
@@ -125,7 +125,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			if (env.ncomm >= SSLSNIFF_MAX_COMMS) {
 				fprintf(stderr, "sslsniff: at most %d --comm names\n", SSLSNIFF_MAX_COMMS);
-				exit(2);
+				exit(64);
 			}
 			strncpy(env.comm[env.ncomm++], tok, SSLSNIFF_COMM_LEN - 1);
 		}
@@ -134,14 +134,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'l':
 		if (env.nlibs >= MAX_LIBS) {
 			fprintf(stderr, "sslsniff: too many --lib\n");
-			exit(2);
+			exit(64);
 		}
 		env.libs[env.nlibs++] = arg;
 		break;
 	case 'b':
 		if (env.nbins >= MAX_LIBS) {
 			fprintf(stderr, "sslsniff: too many --binary\n");
-			exit(2);
+			exit(64);
 		}
 		env.bins[env.nbins++] = arg;
 		break;
@@ -152,7 +152,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.ringbuf_bytes = parse_ull(arg, "--ringbuf-size");
 		if (env.ringbuf_bytes < 4096 || (env.ringbuf_bytes & (env.ringbuf_bytes - 1))) {
 			fprintf(stderr, "sslsniff: --ringbuf-size must be a power of 2 >= 4096\n");
-			exit(2);
+			exit(64);
 		}
 		break;
 	case OPT_HANDSHAKE:
@@ -923,7 +923,7 @@ int main(int argc, char **argv)
 	struct ring_buffer *rbm = NULL;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
-		return 2;
+		return 64;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
