@@ -46,6 +46,9 @@ class Session:
                 async with self.runner:
                     async for batch in self.runner.batches():
                         self._emit(batch)
+                        if self.interrupted:
+                            # stop() closed the source; don't wait for a paced or slow stream
+                            break
             finally:
                 tg.cancel_scope.cancel()
 

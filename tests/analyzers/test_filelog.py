@@ -244,7 +244,9 @@ def test_signal_flushes_and_syncs_the_log(tmp_path: Path, sig: int) -> None:
     assert proc.poll() is None
     # nothing forced a flush yet except the 1 s tick: lines are whole either way
     proc.send_signal(sig)
+    sent = time.monotonic()
     _, err = proc.communicate(timeout=20)
+    assert time.monotonic() - sent < 5, "the signal did not stop the run promptly"
     assert proc.returncode in (0, 130), err.decode()
     lines = out.read_bytes().splitlines()
     assert out.read_bytes().endswith(b"\n")

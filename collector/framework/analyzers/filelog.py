@@ -127,7 +127,11 @@ class FileLogAnalyzer(Analyzer):
             pending.append(line)
             size += len(line)
         self._pending_size += size
-        if (
+        if self._closed:
+            # late events (after close, e.g. a signal's stop): write through, leave nothing open
+            self.flush(sync=True)
+            self._close_fd()
+        elif (
             self._pending_size >= self.buffer_bytes
             or time.monotonic() - self._last_flush >= FLUSH_SECONDS
         ):
