@@ -89,6 +89,18 @@ static __always_inline void count_lost(void)
 		*v += 1; /* per-CPU: no atomics needed */
 }
 
+/*
+ * Waking the reader costs an irq_work (a self-IPI, expensive in VMs) per
+ * event when the reader keeps up. File opens are frequent: only wake the
+ * reader once a batch has accumulated; it also polls every 50 ms.
+ */
+#define OPEN_WAKEUP_BYTES (64 * 1024)
+static __always_inline __u64 open_wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&proc_events, BPF_RB_AVAIL_DATA) >= OPEN_WAKEUP_BYTES ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline bool comm_match(const char *comm)
 {
 	const __u64 *c = (const __u64 *)comm;
@@ -256,7 +268,8 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 		return 0; /* new thread, not a new process */
 	if (filter_pid && bpf_map_lookup_elem(&proc_traced, &ptgid)) {
 		__u8 one = 1;
-		bpf_map_update_elem(&proc_traced, &ctgid, &one, BPF_ANY);
+		if (bpf_map_update_elem(&proc_traced, &ctgid, &one, BPF_ANY))
+			count_lost(); /* table full: this child will not be followed */
 	}
 	if (!pass_current(ptgid))
 		return 0;
@@ -408,7 +421,7 @@ static __always_inline int exit_open(long ret)
 	asm volatile("" : "+r"(size));
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	if (bpf_ringbuf_output(&proc_events, e, size, 0)) {
+	if (bpf_ringbuf_output(&proc_events, e, size, open_wakeup_flags())) {
 		count_lost();
 		return 0;
 	}

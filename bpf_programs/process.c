@@ -927,7 +927,7 @@ int main(int argc, char **argv)
 	last_scan = last_lost = rt_boot_ns();
 	rc = 0;
 	while (!rt_exiting) {
-		err = ring_buffer__poll(rb, 100);
+		err = ring_buffer__poll(rb, 50);
 		if (err < 0 && err != -EINTR) {
 			if (out.err)
 				break; /* stdout closed */
