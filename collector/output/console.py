@@ -61,9 +61,7 @@ def summarize(event: Event) -> str:
         return f"TLS close conn={p.conn:#x} ({escape_text(p.func)})"
     if isinstance(p, HttpExchange):
         status = p.status if p.status is not None else "---"
-        flags = "".join(
-            [" partial" if p.partial else "", "" if p.complete else " incomplete"]
-        )
+        flags = "".join([" partial" if p.partial else "", "" if p.complete else " incomplete"])
         return (
             f"HTTP  {escape_text(p.method)} {escape_text(p.url, 200)} -> {status} "
             f"req={p.request_body_size} B resp={p.response_body_size} B "
@@ -75,7 +73,9 @@ def summarize(event: Event) -> str:
         u = p.usage
         err = f" error={escape_text(p.error, 80)}" if p.error else ""
         text = escape_text(p.response_text, 80)
-        tools = f" tools={','.join(escape_text(t.name) for t in p.tool_calls)}" if p.tool_calls else ""
+        tools = (
+            f" tools={','.join(escape_text(t.name) for t in p.tool_calls)}" if p.tool_calls else ""
+        )
         return (
             f"LLM   {escape_text(p.provider)} {escape_text(p.model)} status={p.status} "
             f"in={u.input_tokens} out={u.output_tokens} ttft={_ms(p.ttft_ns)} "

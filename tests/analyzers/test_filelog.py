@@ -18,7 +18,13 @@ from collector.framework.runners.replay import ReplayRunner
 
 
 def fork(i: int) -> Event:
-    return Event(timestamp_ns=1_700_000_000_000_000_000 + i, source="t", pid=i, comm="c", payload=ProcessFork(child_pid=i))
+    return Event(
+        timestamp_ns=1_700_000_000_000_000_000 + i,
+        source="t",
+        pid=i,
+        comm="c",
+        payload=ProcessFork(child_pid=i),
+    )
 
 
 def read_all(path: Path, keep: int, compress: bool) -> list[bytes]:
@@ -99,7 +105,9 @@ def test_events_after_close_are_appended(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("compress", [False, True])
-def test_rotation_keeps_every_line_in_order_at_100k_events_per_second(tmp_path: Path, compress: bool) -> None:
+def test_rotation_keeps_every_line_in_order_at_100k_events_per_second(
+    tmp_path: Path, compress: bool
+) -> None:
     path = tmp_path / "log.jsonl"
     log = FileLogAnalyzer(path, rotate_size=256 * 1024, rotate_keep=1000, compress=compress)
     total, batch = 100_000, 1000
@@ -147,7 +155,11 @@ def test_rotate_keep_limits_files(tmp_path: Path) -> None:
 def test_line_bigger_than_rotate_size_is_written_whole(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     log = FileLogAnalyzer(path, rotate_size=100, rotate_keep=5)
-    big = Event(timestamp_ns=1, source="t", payload=TlsData(direction="read", conn=1, data=b"x" * 500, length=500))
+    big = Event(
+        timestamp_ns=1,
+        source="t",
+        payload=TlsData(direction="read", conn=1, data=b"x" * 500, length=500),
+    )
     log.process_batch([fork(1), big, fork(2)])
     log.close()
     lines = read_all(path, 5, False)
@@ -158,7 +170,9 @@ def test_line_bigger_than_rotate_size_is_written_whole(tmp_path: Path) -> None:
 def tiny_fs(tmp_path: Path):  # type: ignore[no-untyped-def]
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {proc.stderr.decode().strip()}")
     try:
@@ -229,14 +243,30 @@ def test_signal_flushes_and_syncs_the_log(tmp_path: Path, sig: int) -> None:
     # events 0.2 s apart, replayed at recorded pace: the run takes ~20 s unless stopped
     src.write_bytes(
         b"".join(
-            Event(timestamp_ns=1_700_000_000_000_000_000 + i * 200_000_000, source="t", pid=i, payload=ProcessExit(exit_code=0)).to_json()
+            Event(
+                timestamp_ns=1_700_000_000_000_000_000 + i * 200_000_000,
+                source="t",
+                pid=i,
+                payload=ProcessExit(exit_code=0),
+            ).to_json()
             + b"\n"
             for i in range(100)
         )
     )
     out = tmp_path / f"out-{uuid.uuid4().hex}.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "collector.cli.main", "replay", str(src), "--speed", "1", "-o", str(out), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "collector.cli.main",
+            "replay",
+            str(src),
+            "--speed",
+            "1",
+            "-o",
+            str(out),
+            "--quiet",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -13,7 +13,6 @@ from collector.framework.analyzers.redact import (
     redact_text,
 )
 from collector.framework.core.events import Event, TlsData
-
 from tests.output.redact_corpus import SECRETS, SHAPED, events, leaks
 
 
@@ -61,7 +60,11 @@ def test_tls_bytes_keep_length_and_content_length() -> None:
     data = out.payload.data
     assert len(data) == len(req.payload.data) == out.payload.length
     head, body = data.split(b"\r\n\r\n", 1)
-    length = [int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+    length = [
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    ]
     assert length == [len(body)]
     assert b"Host: api.anthropic.com" in head and b"Content-Type: application/json" in head
     assert b"X-Api-Key: sk-ant-api03-" in head  # the type prefix stays visible
@@ -91,12 +94,19 @@ def test_no_false_positives(text: str) -> None:
 
 
 def test_unchanged_events_are_not_copied() -> None:
-    ev = Event(timestamp_ns=1, source="t", pid=1, payload=TlsData(direction="read", conn=1, data=b"hello", length=5))
+    ev = Event(
+        timestamp_ns=1,
+        source="t",
+        pid=1,
+        payload=TlsData(direction="read", conn=1, data=b"hello", length=5),
+    )
     assert redact_event(ev) is ev
 
 
 def test_speed() -> None:
-    body = (b'{"role":"user","content":"lorem ipsum dolor sit amet, consectetur adipiscing"},' * 300)[:16384]
+    body = (
+        b'{"role":"user","content":"lorem ipsum dolor sit amet, consectetur adipiscing"},' * 300
+    )[:16384]
     r = Redactor()
     start = time.perf_counter()
     for _ in range(200):

@@ -85,7 +85,9 @@ def test_matches(expr: str, expected: list[object]) -> None:
 def test_absent_fields_are_false_for_every_operator() -> None:
     for op in ("=", "!=", "~", "^=", "$=", "*=", "<", ">="):
         lit = "0" if op in ("<", ">=") else '"zz"'
-        assert not compile_filter(f"file.path {op} {lit}" if lit != "0" else f"file.ret {op} {lit}")(EXEC)
+        assert not compile_filter(
+            f"file.path {op} {lit}" if lit != "0" else f"file.ret {op} {lit}"
+        )(EXEC)
     f = compile_filter('http.request.method != "GET"')
     assert not f(EXEC) and f(HTTP)
     assert compile_filter('not http.request.method = "GET"')(EXEC)

@@ -60,7 +60,11 @@ def test_string_escapes(text: str, value: str) -> None:
 
 
 def test_operators() -> None:
-    ops = [t.text for t in tokenize("a = b != c < d <= e > f >= g ~ h ^= i $= j *= k == l") if t.kind == "op"]
+    ops = [
+        t.text
+        for t in tokenize("a = b != c < d <= e > f >= g ~ h ^= i $= j *= k == l")
+        if t.kind == "op"
+    ]
     assert ops == ["=", "!=", "<", "<=", ">", ">=", "~", "^=", "$=", "*=", "=="]
 
 

@@ -5,7 +5,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.framework.core.errors import ConfigError, FilterSyntaxError
-from collector.framework.filters import And, Compare, Field, Node, Not, Or, compile_filter, parse, unparse
+from collector.framework.filters import (
+    And,
+    Compare,
+    Field,
+    Node,
+    Not,
+    Or,
+    compile_filter,
+    parse,
+    unparse,
+)
 
 
 def test_precedence_not_and_or() -> None:
@@ -23,12 +33,16 @@ def test_parentheses_and_aliases() -> None:
         (Or((Compare(Field("pid"), "=", 1), Compare(Field("pid"), "=", 2))), Not(Field("comm")))
     )
     assert parse("pid == 1") == parse("pid = 1")
-    assert parse("PID = 1 AND comm = 'a'") != parse("pid = 1 and comm = 'a'")  # fields are case-sensitive
+    assert parse("PID = 1 AND comm = 'a'") != parse(
+        "pid = 1 and comm = 'a'"
+    )  # fields are case-sensitive
     assert parse("pid = 1 AND comm = 'a'") == parse("pid = 1 and comm = 'a'")
 
 
 def test_in_lists() -> None:
-    assert parse('comm in ("curl", "python3",)') == Compare(Field("comm"), "in", ("curl", "python3"))
+    assert parse('comm in ("curl", "python3",)') == Compare(
+        Field("comm"), "in", ("curl", "python3")
+    )
     assert parse("pid not in (1, 2)") == Not(Compare(Field("pid"), "in", (1, 2)))
     assert parse("tls.truncated = true") == Compare(Field("tls.truncated"), "=", True)
 

@@ -81,9 +81,8 @@ def _http1_request() -> bytes:
         "Content-Type: application/json",
     ]
     body = (
-        '{"model":"claude","max_tokens":1024,"api_key":"%s","password":"%s",'
-        '"messages":[{"role":"user","content":"my keys: %s %s %s %s %s %s %s %s %s"}]}'
-        % (
+        '{{"model":"claude","max_tokens":1024,"api_key":"{}","password":"{}",'
+        '"messages":[{{"role":"user","content":"my keys: {} {} {} {} {} {} {} {} {}"}}]}}'.format(
             S["plain_api_key"],
             S["password"],
             S["github_pat"],
@@ -101,7 +100,7 @@ def _http1_request() -> bytes:
 
 
 def _http1_response() -> bytes:
-    body = '{"access_token":"%s","token_type":"bearer"}' % S["access_token"]
+    body = '{{"access_token":"{}","token_type":"bearer"}}'.format(S["access_token"])
     return (
         "HTTP/1.1 200 OK\r\n"
         f"Set-Cookie: {S['cookie_value']}; HttpOnly\r\n"
@@ -110,7 +109,13 @@ def _http1_response() -> bytes:
 
 
 def _ev(payload: object, ts: int, comm: str = "python3") -> Event:
-    return Event(timestamp_ns=1_700_000_000_000_000_000 + ts, source="test", pid=4242, comm=comm, payload=payload)  # type: ignore[arg-type]
+    return Event(
+        timestamp_ns=1_700_000_000_000_000_000 + ts,
+        source="test",
+        pid=4242,
+        comm=comm,
+        payload=payload,
+    )  # type: ignore[arg-type]
 
 
 def events() -> list[Event]:
@@ -159,13 +164,19 @@ def events() -> list[Event]:
                 system=f"the key is {S['openai_proj']}",
                 messages=[
                     {"role": "user", "content": f"export OPENAI_API_KEY={S['openai']}"},
-                    {"role": "user", "content": [{"type": "text", "text": f"token {S['github_ghp']}"}]},
+                    {
+                        "role": "user",
+                        "content": [{"type": "text", "text": f"token {S['github_ghp']}"}],
+                    },
                     {"role": "tool", "api_key": S["plain_api_key"], "password": S["password"]},
                 ],
                 response_text=f"Sure: curl -H 'x-api-key: {S['anthropic']}' ...",
                 thinking=f"AWS key {S['aws']}",
                 tool_calls=[
-                    ToolCall(name="bash", arguments=f'{{"command": "curl --api-key {S["plain_api_key"]} -H \\"Authorization: Bearer {S["bearer_opaque"]}\\""}}')
+                    ToolCall(
+                        name="bash",
+                        arguments=f'{{"command": "curl --api-key {S["plain_api_key"]} -H \\"Authorization: Bearer {S["bearer_opaque"]}\\""}}',
+                    )
                 ],
                 error=f"invalid x-api-key {S['anthropic_admin']}",
             ),
@@ -193,8 +204,16 @@ def events() -> list[Event]:
             6,
             comm="curl",
         ),
-        _ev(ToolStatus(status="error", message=f"bad key {S['hf']}", info={"token": S["query_token"]}), 7),
-        _ev(Custom(name="x", data={"client_secret": S["password"], "note": f"slack {S['slack']}"}), 8),
+        _ev(
+            ToolStatus(
+                status="error", message=f"bad key {S['hf']}", info={"token": S["query_token"]}
+            ),
+            7,
+        ),
+        _ev(
+            Custom(name="x", data={"client_secret": S["password"], "note": f"slack {S['slack']}"}),
+            8,
+        ),
     ]
     return out
 

@@ -35,10 +35,15 @@ def write_log(path: Path, evs: list[Event]) -> Path:
 
 def hostile_events() -> list[Event]:
     def ev(p: object, ts: int, comm: str = "py\x1b[2Jthon") -> Event:
-        return Event(timestamp_ns=1_700_000_000_000_000_000 + ts, source="test", pid=7, comm=comm, payload=p)  # type: ignore[arg-type]
+        return Event(
+            timestamp_ns=1_700_000_000_000_000_000 + ts, source="test", pid=7, comm=comm, payload=p
+        )  # type: ignore[arg-type]
 
     return [
-        ev(TlsData(direction="read", conn=1, data=HOSTILE.encode(), length=len(HOSTILE.encode())), 1),
+        ev(
+            TlsData(direction="read", conn=1, data=HOSTILE.encode(), length=len(HOSTILE.encode())),
+            1,
+        ),
         ev(ProcessExec(ppid=1, uid=0, filename="/bin/\x1b[1msh", argv=["sh", "-c", HOSTILE]), 2),
         ev(SseMessage(data=HOSTILE), 3),
         ev(ToolStatus(status="info", message=HOSTILE), 4),
@@ -140,7 +145,9 @@ def test_filters_and_their_counts(tmp_path: Path) -> None:
         ("comm ~ '('", "valid regular expression"),
     ],
 )
-def test_bad_filter_is_rejected_before_anything_starts(tmp_path: Path, expr: str, fragment: str) -> None:
+def test_bad_filter_is_rejected_before_anything_starts(
+    tmp_path: Path, expr: str, fragment: str
+) -> None:
     log = write_log(tmp_path / "in.jsonl", events())
     out_file = tmp_path / "never.jsonl"
     proc = run_cli("replay", str(log), "--include", expr, "-o", str(out_file), check=False)
@@ -154,7 +161,17 @@ def test_bad_filter_is_rejected_before_anything_starts(tmp_path: Path, expr: str
 def test_every_command_has_the_output_options() -> None:
     for cmd in ("replay", "process", "ssl"):
         help_text = run_cli(cmd, "--help").stdout.decode()
-        for opt in ("--include", "--exclude", "--no-redact", "--output", "--rotate-size", "--rotate-keep", "--rotate-compress", "--json", "--quiet"):
+        for opt in (
+            "--include",
+            "--exclude",
+            "--no-redact",
+            "--output",
+            "--rotate-size",
+            "--rotate-keep",
+            "--rotate-compress",
+            "--json",
+            "--quiet",
+        ):
             assert opt in help_text, (cmd, opt)
 
 
@@ -162,5 +179,7 @@ def test_rotate_options_need_output(tmp_path: Path) -> None:
     log = write_log(tmp_path / "in.jsonl", events())
     proc = run_cli("replay", str(log), "--rotate-size", "1M", check=False)
     assert proc.returncode == 1 and "need -o FILE" in proc.stderr.decode()
-    proc = run_cli("replay", str(log), "-o", str(tmp_path / "x"), "--rotate-size", "lots", check=False)
+    proc = run_cli(
+        "replay", str(log), "-o", str(tmp_path / "x"), "--rotate-size", "lots", check=False
+    )
     assert proc.returncode == 2 and "expected a size" in proc.stderr.decode()
