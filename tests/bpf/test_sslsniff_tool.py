@@ -391,13 +391,34 @@ def test_handshake_and_close_events(sniff, server, certs):
     assert {e["func"] for e in closes} >= {"SSL_free"}
 
 
+def tool_prog_ids(pid):
+    """BPF program ids held by a process (from /proc/PID/fdinfo; other
+    sslsniff instances may run on the machine at the same time)."""
+    ids = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            for line in Path(f"/proc/{pid}/fdinfo/{fd}").read_text().splitlines():
+                if line.startswith("prog_id:"):
+                    ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+def ssl_prog_ids():
+    out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True, text=True, check=True).stdout
+    return {p["id"] for p in json.loads(out) if p.get("name", "").startswith("ssl_")}
+
+
 def test_no_leftovers_and_errors(sniff, tmp_path):
     s = sniff()
     pid = s.proc.pid
+    mine = tool_prog_ids(pid)
+    assert len(mine) >= 6 and mine <= ssl_prog_ids()
     events = s.stop()
+    assert events[-1]["type"] == "SUMMARY"
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
-    progs = subprocess.run(["bpftool", "prog", "list"], capture_output=True, text=True).stdout
-    assert "name ssl_" not in progs
+    assert not (mine & ssl_prog_ids()), "programs left loaded after exit"
     r = subprocess.run([str(TOOL), "--no-system", "--lib", str(tmp_path / "nope.so")], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode != 0 and "nope.so" in r.stderr and len(r.stderr.strip().splitlines()) <= 2
@@ -412,13 +433,13 @@ def test_exits_when_stdout_closed():
     p = subprocess.Popen([str(TOOL)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert p.stdout.read(10)
+        mine = tool_prog_ids(p.pid)
         p.stdout.close()
         assert p.wait(10) == 0
     finally:
         if p.poll() is None:
             p.kill()
-    progs = subprocess.run(["bpftool", "prog", "list"], capture_output=True, text=True).stdout
-    assert "name ssl_" not in progs
+    assert mine and not (mine & ssl_prog_ids())
 
 
 def test_pid_follows_open_of_new_libssl(sniff, server, certs, tmp_path):
