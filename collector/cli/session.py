@@ -44,11 +44,17 @@ class Session:
             tg.start_soon(self._watch_signals, tg.cancel_scope)
             try:
                 async with self.runner:
-                    async for batch in self.runner.batches():
-                        self._emit(batch)
-                        if self.interrupted:
-                            # stop() closed the source; don't wait for a paced or slow stream
-                            break
+                    batches = self.runner.batches()
+                    try:
+                        async for batch in batches:
+                            self._emit(batch)
+                            if self.interrupted:
+                                # stop() closed the source; don't wait for a paced stream
+                                break
+                    finally:
+                        aclose = getattr(batches, "aclose", None)
+                        if aclose is not None:
+                            await aclose()
             finally:
                 tg.cancel_scope.cancel()
 
