@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from ..framework.core.events import (
+    Custom,
     Event,
     FileOpen,
     HttpExchange,
@@ -27,6 +29,10 @@ PREVIEW = 120
 def _time(ts_ns: int) -> str:
     secs, ns = divmod(ts_ns, 1_000_000_000)
     return time.strftime("%H:%M:%S", time.localtime(secs)) + f".{ns // 1_000_000:03d}"
+
+
+def _v(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _ms(ns: int | None) -> str:
@@ -77,14 +83,17 @@ def summarize(event: Event) -> str:
             f" tools={','.join(escape_text(t.name) for t in p.tool_calls)}" if p.tool_calls else ""
         )
         return (
-            f"LLM   {escape_text(p.provider)} {escape_text(p.model)} status={p.status} "
-            f"in={u.input_tokens} out={u.output_tokens} ttft={_ms(p.ttft_ns)} "
+            f"LLM   {escape_text(p.provider)} {escape_text(p.model)} status={_v(p.status)} "
+            f"in={_v(u.input_tokens)} out={_v(u.output_tokens)} ttft={_ms(p.ttft_ns)} "
             f"dur={_ms(p.duration_ns)}{tools}{err} {text}"
         )
     if isinstance(p, ToolLost):
         return f"LOST  {p.count} events ({p.bytes} B) dropped by the kernel, {p.total} in all"
     if isinstance(p, ToolStatus):
         return f"{escape_text(p.status.upper())} {escape_text(p.message, 200)}".rstrip()
+    if isinstance(p, Custom):
+        data = json.dumps(p.data, ensure_ascii=False, default=str) if p.data else ""
+        return f"CUSTOM {escape_text(p.name)} {escape_text(data, PREVIEW)}".rstrip()
     return f"{escape_text(p.kind.upper())} {escape_text(getattr(p, 'name', ''))}"
 
 

@@ -110,7 +110,7 @@ def _parts(*, raw: bool) -> list[str]:
     header = (
         rf"(?im:^|(?<=[\s\"'])){_NB}(?i:{_HEADER_NAMES})[ \t]*:[ \t]*(?P<hv>[^\r\n]+)"
         if raw
-        else rf"{_NB}(?i:{_HEADER_NAMES})[ \t]*:[ \t]*(?P<hv>[^\r\n\"\\]+)"
+        else rf"{_NB}(?i:{_HEADER_NAMES})[ \t]*:[ \t]*(?P<hv>[^\r\n\"'\\]+)"
     )
     parts = [
         header,
