@@ -30,6 +30,8 @@
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "output.h"
+#include "runtime.h"
 #include "sslsniff.h"
 #include "sslsniff.skel.h"
 
@@ -188,106 +190,35 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 /* ------------------------------------------------------------------ */
 /* output */
 
-static volatile sig_atomic_t exiting;
-static bool out_broken;
+/* stdout: common/output.h buffered writer; write errors (EPIPE) are sticky */
+static struct out O;
+#define exiting rt_exiting
 
 static void out_check(void)
 {
-	if (ferror(stdout) && !out_broken) {
-		out_broken = true;
+	if (O.err)
 		exiting = 1;
-	}
 }
 
-static void out_flush(void)
+static void flush_out(void)
 {
-	if (out_broken)
-		return;
-	if (fflush(stdout) != 0)
-		out_broken = true, exiting = 1;
-	out_check();
+	if (out_flush(&O))
+		exiting = 1;
 }
 
 static void json_str(const char *s, size_t maxlen)
 {
-	static const char hex[] = "0123456789abcdef";
-	putchar('"');
-	for (size_t i = 0; i < maxlen && s[i]; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		switch (ch) {
-		case '"': fputs("\\\"", stdout); break;
-		case '\\': fputs("\\\\", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		case '\t': fputs("\\t", stdout); break;
-		default:
-			if (ch < 0x20 || ch >= 0x7f) {
-				/* non-ASCII bytes (comm/path are not guaranteed UTF-8):
-				 * escape each byte as \u00XX so output is always valid JSON */
-				fputs("\\u00", stdout);
-				putchar(hex[ch >> 4]);
-				putchar(hex[ch & 15]);
-			} else {
-				putchar(ch);
-			}
-		}
-	}
-	putchar('"');
-}
-
-static char *b64_buf;
-static size_t b64_cap;
-
-static void base64_out(const unsigned char *d, size_t n)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t need = (n + 2) / 3 * 4 + 1;
-	if (need > b64_cap) {
-		free(b64_buf);
-		b64_cap = need;
-		b64_buf = malloc(b64_cap);
-		if (!b64_buf) {
-			fprintf(stderr, "sslsniff: out of memory\n");
-			exit(1);
-		}
-	}
-	char *o = b64_buf;
-	size_t i = 0;
-	for (; i + 3 <= n; i += 3) {
-		unsigned v = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = tbl[(v >> 6) & 63];
-		*o++ = tbl[v & 63];
-	}
-	if (n - i == 1) {
-		unsigned v = d[i] << 16;
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = '=';
-		*o++ = '=';
-	} else if (n - i == 2) {
-		unsigned v = (d[i] << 16) | (d[i + 1] << 8);
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = tbl[(v >> 6) & 63];
-		*o++ = '=';
-	}
-	putchar('"');
-	fwrite(b64_buf, 1, o - b64_buf, stdout);
-	putchar('"');
+	out_json_str(&O, s, strnlen(s, maxlen));
 }
 
 static unsigned long long now_boot_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return rt_boot_ns();
 }
 
 static void common_out(const char *type, const struct ev_common *c)
 {
-	printf("{\"type\":\"%s\",\"ts_ns\":%llu,\"pid\":%u,\"tid\":%u,\"uid\":%u,\"comm\":",
+	out_printf(&O, "{\"type\":\"%s\",\"ts_ns\":%llu,\"pid\":%u,\"tid\":%u,\"uid\":%u,\"comm\":",
 	       type, (unsigned long long)c->ts_ns, c->pid, c->tid, c->uid);
 	json_str(c->comm, sizeof(c->comm));
 }
@@ -357,13 +288,6 @@ static const struct {
 	{ "gnutls_transport_set_int2", F_GNUTLS_SET_INT2, K_SETFD, true },
 };
 #define NSYMS (sizeof(syms) / sizeof(syms[0]))
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (!env.verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
 
 static __u64 kdev_of(dev_t d)
 {
@@ -569,13 +493,13 @@ static int attach_file(const char *attach_path, const char *path, const char *re
 	kf->attached = true;
 	n_attached_files++;
 	unsigned long long t1 = now_boot_ns();
-	printf("{\"type\":\"ATTACH\",\"ts_ns\":%llu,\"path\":", t1);
+	out_printf(&O, "{\"type\":\"ATTACH\",\"ts_ns\":%llu,\"path\":", t1);
 	json_str(path, PATH_MAX);
-	printf(",\"dev\":%llu,\"inode\":%llu,\"symbols\":[", (unsigned long long)st.st_dev,
+	out_printf(&O, ",\"dev\":%llu,\"inode\":%llu,\"symbols\":[", (unsigned long long)st.st_dev,
 	       (unsigned long long)st.st_ino);
 	for (int i = 0; i < nat; i++)
-		printf("%s\"%s\"", i ? "," : "", attached[i]);
-	printf("],\"reason\":\"%s\",\"pid\":%d,\"attach_us\":%llu}\n", reason, (int)trig, (t1 - t0) / 1000);
+		out_printf(&O, "%s\"%s\"", i ? "," : "", attached[i]);
+	out_printf(&O, "],\"reason\":\"%s\",\"pid\":%d,\"attach_us\":%llu}\n", reason, (int)trig, (t1 - t0) / 1000);
 	out_check();
 	return nat;
 }
@@ -765,24 +689,24 @@ static int handle_data(void *ctx, void *data, size_t size)
 			call_id = ++call_seq;
 		}
 		common_out("SSL_DATA", c);
-		printf(",\"dir\":\"%s\",\"func\":\"%s\",\"conn\":%llu,\"fd\":%d,\"call_id\":%llu,"
+		out_printf(&O, ",\"dir\":\"%s\",\"func\":\"%s\",\"conn\":%llu,\"fd\":%d,\"call_id\":%llu,"
 		       "\"latency_ns\":%llu,\"len\":%llu,\"seq\":%u,\"offset\":%llu,\"last\":%s,\"truncated\":%llu,",
 		       e->dir == DIR_WRITE ? "write" : "read", func_name(e->func), (unsigned long long)e->conn, e->fd,
 		       call_id, (unsigned long long)e->latency_ns, (unsigned long long)e->len, e->seq,
 		       (unsigned long long)e->offset, e->last ? "true" : "false",
 		       (unsigned long long)e->truncated);
 		if (e->read_err)
-			fputs("\"read_error\":true,", stdout);
-		fputs("\"data\":", stdout);
-		base64_out((const unsigned char *)data + sizeof(*e), e->chunk_len);
-		fputs("}\n", stdout);
+			out_str(&O, "\"read_error\":true,");
+		out_str(&O, "\"data\":");
+		out_base64(&O, (const unsigned char *)data + sizeof(*e), e->chunk_len);
+		out_str(&O, "}\n");
 		n_events++;
 		break;
 	}
 	case EV_HANDSHAKE: {
 		const struct hs_event *e = data;
 		common_out("SSL_HANDSHAKE", c);
-		printf(",\"func\":\"%s\",\"conn\":%llu,\"latency_ns\":%llu,\"ret\":%d}\n", func_name(e->func),
+		out_printf(&O, ",\"func\":\"%s\",\"conn\":%llu,\"latency_ns\":%llu,\"ret\":%d}\n", func_name(e->func),
 		       (unsigned long long)e->conn, (unsigned long long)e->latency_ns, e->ret);
 		n_events++;
 		break;
@@ -790,7 +714,7 @@ static int handle_data(void *ctx, void *data, size_t size)
 	case EV_CLOSE: {
 		const struct close_event *e = data;
 		common_out("SSL_CLOSE", c);
-		printf(",\"conn\":%llu,\"func\":\"%s\"}\n", (unsigned long long)e->conn, func_name(e->func));
+		out_printf(&O, ",\"conn\":%llu,\"func\":\"%s\"}\n", (unsigned long long)e->conn, func_name(e->func));
 		n_events++;
 		break;
 	}
@@ -856,7 +780,7 @@ static void report_lost(void)
 	unsigned long long tot = s.lost + s.ctl_lost;
 	if (tot == last_lost)
 		return;
-	printf("{\"type\":\"LOST\",\"ts_ns\":%llu,\"count\":%llu,\"bytes\":%llu,\"total\":%llu}\n", now_boot_ns(),
+	out_printf(&O, "{\"type\":\"LOST\",\"ts_ns\":%llu,\"count\":%llu,\"bytes\":%llu,\"total\":%llu}\n", now_boot_ns(),
 	       tot - last_lost, s.lost_bytes - last_lost_bytes, tot);
 	last_lost = tot;
 	last_lost_bytes = s.lost_bytes;
@@ -869,7 +793,7 @@ static void summary(void)
 	struct bpf_program *prog;
 	bool first = true;
 
-	printf("{\"type\":\"SUMMARY\",\"ts_ns\":%llu,\"events\":%llu,\"lost\":%llu,\"lost_bytes\":%llu,"
+	out_printf(&O, "{\"type\":\"SUMMARY\",\"ts_ns\":%llu,\"events\":%llu,\"lost\":%llu,\"lost_bytes\":%llu,"
 	       "\"failed_calls\":%llu,\"calls\":%llu,\"read_errors\":%llu,\"ctl_lost\":%llu,\"attached_files\":%llu,"
 	       "\"probes\":[",
 	       now_boot_ns(), n_events, (unsigned long long)(s.lost + s.ctl_lost), (unsigned long long)s.lost_bytes,
@@ -884,29 +808,21 @@ static void summary(void)
 		__u32 len = sizeof(info);
 		if (bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
-		printf("%s{\"name\":\"%s\",\"run_cnt\":%llu,\"run_time_ns\":%llu}", first ? "" : ",",
+		out_printf(&O, "%s{\"name\":\"%s\",\"run_cnt\":%llu,\"run_time_ns\":%llu}", first ? "" : ",",
 		       bpf_program__name(prog), (unsigned long long)info.run_cnt,
 		       (unsigned long long)info.run_time_ns);
 		first = false;
 	}
-	printf("]}\n");
+	out_printf(&O, "]}\n");
 }
 
 /* ------------------------------------------------------------------ */
-
-static void sig_handler(int sig)
-{
-	exiting = 1;
-}
 
 static int ensure_tracefs(void)
 {
 	if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
 		return 0;
-	if (access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
-		return 0;
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&
-	    access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
+	if (rt_ensure_tracefs() == 0 && access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
 		return 0;
 	return -1;
 }
@@ -925,15 +841,14 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 64;
 
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
+	if (rt_die_with_parent())
 		return 0;
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = sig_handler };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
-	libbpf_set_print(libbpf_print_fn);
+	rt_setup_signals();
+	if (out_init(&O, STDOUT_FILENO, 1 << 20)) {
+		fprintf(stderr, "sslsniff: out of memory\n");
+		return 1;
+	}
+	rt_libbpf_logging(env.verbose);
 	elf_version(EV_CURRENT);
 
 	if (geteuid() != 0) {
@@ -1014,31 +929,31 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("{\"type\":\"START\",\"ts_ns\":%llu,\"tool\":\"sslsniff\",\"version\":\"%s\",\"max_payload\":%llu,"
+	out_printf(&O, "{\"type\":\"START\",\"ts_ns\":%llu,\"tool\":\"sslsniff\",\"version\":\"%s\",\"max_payload\":%llu,"
 	       "\"chunk_size\":%u,\"filters\":{\"pid\":",
 	       now_boot_ns(), SSLSNIFF_VERSION, env.max_payload, SSLSNIFF_CHUNK);
 	if (env.pid)
-		printf("%d", env.pid);
+		out_printf(&O, "%d", env.pid);
 	else
-		printf("null");
-	printf(",\"uid\":");
+		out_printf(&O, "null");
+	out_printf(&O, ",\"uid\":");
 	if (env.uid_on)
-		printf("%u", env.uid);
+		out_printf(&O, "%u", env.uid);
 	else
-		printf("null");
-	printf(",\"comm\":");
+		out_printf(&O, "null");
+	out_printf(&O, ",\"comm\":");
 	if (env.ncomm) {
-		putchar('[');
+		out_char(&O, '[');
 		for (int i = 0; i < env.ncomm; i++) {
 			if (i)
-				putchar(',');
+				out_char(&O, ',');
 			json_str(env.comm[i], SSLSNIFF_COMM_LEN);
 		}
-		putchar(']');
+		out_char(&O, ']');
 	} else {
-		printf("null");
+		out_printf(&O, "null");
 	}
-	printf("},\"gnutls\":%s,\"handshake\":%s,\"follow_exec\":%s,\"follow_open\":%s,\"stop_new\":%s}\n",
+	out_printf(&O, "},\"gnutls\":%s,\"handshake\":%s,\"follow_exec\":%s,\"follow_open\":%s,\"stop_new\":%s}\n",
 	       env.gnutls ? "true" : "false", env.handshake ? "true" : "false", follow ? "true" : "false",
 	       follow_open ? "true" : "false", stop ? "true" : "false");
 
@@ -1120,7 +1035,7 @@ int main(int argc, char **argv)
 		if (d)
 			closedir(d);
 	}
-	out_flush();
+	flush_out();
 
 	if (!n_attached_files && !(env.pid && follow)) {
 		fprintf(stderr, "sslsniff: nothing attached: no TLS library or binary with SSL_* symbols found\n");
@@ -1145,9 +1060,9 @@ int main(int argc, char **argv)
 			/* reader of stdout gone (pipe closed) even if we print nothing */
 			struct pollfd pfd = { .fd = STDOUT_FILENO, .events = 0 };
 			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP)))
-				out_broken = true, exiting = 1;
+				O.err = EPIPE, exiting = 1;
 		}
-		out_flush();
+		flush_out();
 	}
 
 	/* stop following first, then drain so no process stays stopped */
@@ -1158,19 +1073,19 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
 	nlinks = 0;
-	if (!out_broken) {
+	if (!O.err) {
 		exiting = 1; /* handle_ctl: only SIGCONT */
 		ring_buffer__consume(rbm);
 		report_lost();
 		summary();
-		out_flush();
+		flush_out();
 	} else {
 		exiting = 1;
 		ring_buffer__consume(rbm);
 	}
 
 cleanup:
-	out_flush();
+	flush_out();
 	ring_buffer__free(rbm);
 	for (size_t i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
