@@ -1085,7 +1085,8 @@ int main(int argc, char **argv)
 	}
 
 cleanup:
-	flush_out();
+	if (ret == 0)
+		flush_out(); /* setup errors: nothing on stdout, one line on stderr */
 	ring_buffer__free(rbm);
 	for (size_t i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
