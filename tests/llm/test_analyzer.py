@@ -11,7 +11,16 @@ from collector.framework.analyzers.llm import LlmAnalyzer
 from collector.framework.core.analyzer import AnalyzerChain
 from collector.framework.core.events import Event, HttpExchange, LlmCall, SseMessage, TlsData
 
-from .helpers import APIS, STEP, T0, Clients, assert_call_matches, events_of, llm_calls, run_analyzer
+from .helpers import (
+    APIS,
+    STEP,
+    T0,
+    Clients,
+    assert_call_matches,
+    events_of,
+    llm_calls,
+    run_analyzer,
+)
 
 
 def _interleave(streams: list[list[Event]]) -> list[Event]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 
 import pytest
@@ -216,7 +217,7 @@ def test_chat_compatible_reasoning_and_deepseek_cache() -> None:
 
 def _split(text: str, cuts: list[int]) -> list[str]:
     points = sorted({c % (len(text) + 1) for c in cuts} | {0, len(text)})
-    return [text[a:b] for a, b in zip(points, points[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(points)]
 
 
 args_json = st.dictionaries(st.text(min_size=1, max_size=8), st.one_of(st.integers(), st.text(max_size=20)),
@@ -228,7 +229,7 @@ args_json = st.dictionaries(st.text(min_size=1, max_size=8), st.one_of(st.intege
 def test_tool_arguments_reassembled_from_any_split(args: list[str], cuts: list[int]) -> None:
     # OpenAI chat: deltas keyed by index, interleaved between calls.
     chunks = []
-    for i, a in enumerate(args):
+    for i in range(len(args)):
         chunks.append({"choices": [{"index": 0, "delta": {"tool_calls": [
             {"index": i, "id": f"call_{i}", "function": {"name": f"f{i}", "arguments": ""}}]}}]})
     ordered = {i: _split(a, cuts) for i, a in enumerate(args)}
@@ -256,3 +257,15 @@ def test_tool_arguments_reassembled_from_any_split(args: list[str], cuts: list[i
     call = extract(ex("/v1/messages", req, ctype="text/event-stream"), items)
     assert call is not None
     assert [(t.id, t.arguments) for t in call.tool_calls] == [(f"tu{i}", a) for i, a in enumerate(args)]
+
+
+def test_stream_that_ended_is_not_blamed_on_a_client_hangup() -> None:
+    """The OpenAI SDK stops reading at [DONE] and drops the connection before the last chunk."""
+    req = {**CHAT_REQ, "stream": True}
+    chunks = [SseItem("message", json.dumps({"id": "c", "choices": [{"index": 0, "delta": {"content": "hi"},
+                                                                         "finish_reason": "stop"}]}))]
+    cut = {"ctype": "text/event-stream", "complete": False, "error": "connection closed"}
+    call = extract(ex("/v1/chat/completions", req, **cut), [*chunks, SseItem("message", "[DONE]")])
+    assert call is not None and (call.error, call.partial, call.response_text) == ("", False, "hi")
+    call = extract(ex("/v1/chat/completions", req, **cut), chunks)  # no [DONE]: really cut short
+    assert call is not None and (call.error, call.error_type, call.partial) == ("connection closed", "transport", True)

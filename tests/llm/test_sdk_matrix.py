@@ -12,7 +12,15 @@ import pytest
 from collector.framework.analyzers.llm import LlmAnalyzer
 from collector.framework.core.events import LlmCall
 
-from .helpers import APIS, SCENARIOS, assert_call_matches, assert_sdk_agrees, events_of, llm_calls, run_analyzer
+from .helpers import (
+    APIS,
+    SCENARIOS,
+    assert_call_matches,
+    assert_sdk_agrees,
+    events_of,
+    llm_calls,
+    run_analyzer,
+)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])

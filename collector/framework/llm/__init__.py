@@ -64,25 +64,36 @@ def extract(
     is_sse = "text/event-stream" in ctype or bool(items)
     stream = fmt.is_stream(exchange, req) or is_sse
     body_whole = bool(exchange.response_body) and not exchange.response_body_truncated
-    partial = exchange.partial or not exchange.complete
+    lost = False  # content we know we did not see (dropped events, truncated body)
 
     b = CallBuilder()
     body_json = None
     if is_sse:
         if items and (sse_complete or not body_whole):
             fmt.read_stream(items, b)
-            partial = partial or not sse_complete
+            lost = not sse_complete
         else:
             if items:  # timing from the events we kept, content from the body
                 timing = CallBuilder()
                 fmt.read_stream(items, timing)
                 b.first_content_ts = timing.first_content_ts
             fmt.read_stream(parse_sse_body(exchange.response_body), b)
-            partial = partial or exchange.response_body_truncated
+            lost = exchange.response_body_truncated
     else:
         body_json = loads(exchange.response_body)
         fmt.read_body(body_json, b)
-        partial = partial or exchange.response_body_truncated
+        lost = exchange.response_body_truncated
+
+    transport_error = exchange.error
+    partial = exchange.partial or lost
+    if not exchange.complete:
+        if is_sse and b.finished:
+            # The stream reached its protocol end: a client that hangs up before the final
+            # chunk terminator (the OpenAI SDK stops at `[DONE]`) leaves the exchange open,
+            # not the call.
+            transport_error = ""
+        else:
+            partial = True
 
     status = exchange.status
     if status is not None and status >= 400 and not b.error:
@@ -94,8 +105,8 @@ def extract(
             if exchange.response_body and body_json is None:
                 b.error += ": " + _snippet(exchange.response_body)
             b.error_type = "http_error"
-    if exchange.error and not b.error:
-        b.error, b.error_type = exchange.error, "transport"
+    if transport_error and not b.error:
+        b.error, b.error_type = transport_error, "transport"
 
     start = exchange.request_start_ns
     ttft: int | None = None

@@ -201,6 +201,7 @@ class CallBuilder:
         self.error_type = ""
         self.first_content_ts: int | None = None
         self.saw_content = False
+        self.finished = False  # the stream reached its protocol end (message_stop, [DONE], ...)
 
     def content(self, ts: int | None) -> None:
         self.saw_content = True

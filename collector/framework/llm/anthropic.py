@@ -11,7 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.events import HttpExchange
-from ._common import CallBuilder, SseItem, WireFormat, as_int, dumps, error_of, header, loads, text_of
+from ._common import (
+    CallBuilder,
+    SseItem,
+    WireFormat,
+    as_int,
+    dumps,
+    error_of,
+    header,
+    loads,
+    text_of,
+)
 
 _TOOL_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
 
@@ -117,6 +127,8 @@ class Messages(WireFormat):
                 if isinstance(delta, dict) and delta.get("stop_reason"):
                     b.stop_reason = str(delta["stop_reason"])
                 read_usage(obj.get("usage"), b)
+            elif etype == "message_stop":
+                b.finished = True
             elif etype == "error":
                 b.set_error(error_of(obj))
 

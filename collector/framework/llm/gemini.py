@@ -48,6 +48,7 @@ def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
         reason = _get(candidate, "finishReason", "finish_reason")
         if reason:
             b.stop_reason = str(reason)
+            b.finished = True
     feedback = _get(chunk, "promptFeedback", "prompt_feedback")
     if isinstance(feedback, dict) and _get(feedback, "blockReason", "block_reason"):
         b.stop_reason = str(_get(feedback, "blockReason", "block_reason"))

@@ -70,7 +70,10 @@ class ChatCompletions(WireFormat):
     def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
         for item in items:
             data = item.data.strip()
-            if not data or data == "[DONE]":
+            if data == "[DONE]":
+                b.finished = True
+                continue
+            if not data:
                 continue
             obj = loads(data)
             if not isinstance(obj, dict):

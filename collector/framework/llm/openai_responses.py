@@ -146,6 +146,7 @@ class Responses(WireFormat):
             elif etype == "error":
                 b.set_error(error_of(obj) or ("error", str(obj.get("message") or "")))
         if final is not None:
+            b.finished = True
             _read_final(final, b)
 
     def read_body(self, body: Any, b: CallBuilder) -> None:
