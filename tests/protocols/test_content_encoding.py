@@ -10,7 +10,11 @@ import brotli
 import pytest
 import zstandard
 
-from collector.framework.protocols.content_encoding import BodyCapture, ContentDecoder, parse_encodings
+from collector.framework.protocols.content_encoding import (
+    BodyCapture,
+    ContentDecoder,
+    parse_encodings,
+)
 
 DATA = b"".join(b"line %d of a fairly compressible body\n" % i for i in range(20000))
 

@@ -21,7 +21,7 @@ def test_get_and_post() -> None:
     p.request(3, req_headers(b"/v1/chat", b"POST", extra=[(b"content-type", b"application/json")]), b'{"model":"m"}')
     p.respond(3, [(b":status", b"201")], b"created")
     assert p.records[0][1].startswith(PREFACE)
-    ex, _, out = run(events_from(p.records))
+    ex, _, _out = run(events_from(p.records))
     assert [(e.method, e.url, e.status, e.stream_id, e.protocol) for e in ex] == [
         ("GET", "https://api.example.com/v1/models?x=1", 200, 1, "HTTP/2"),
         ("POST", "https://api.example.com/v1/chat", 201, 3, "HTTP/2"),

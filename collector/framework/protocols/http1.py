@@ -130,7 +130,7 @@ class _Side:
             msg.method = parser.get_method().decode("ascii", "replace")
             msg.target = header_text(b"".join(self.url_parts))
         else:
-            msg.status = parser.get_status_code()
+            msg.status = parser.get_status_code()  # type: ignore[union-attr]
             msg.reason = header_text(b"".join(self.status_parts))
         msg.begin_body(self.conn.opts)
         if not msg.is_request and msg.status is not None and msg.status >= 200:

@@ -321,12 +321,12 @@ class Http2Connection:
             s = self._stream(promised, ts, out)
             if s is None:
                 return
-            req = HttpMessage(is_request=True, start_ns=ts, stream_id=promised, version="2")
-            self._set_head(s, req, headers)
-            req.begin_body(self.opts)
-            req.complete = True
-            req.end_ns = ts
-            s.request = req
+            pushed = HttpMessage(is_request=True, start_ns=ts, stream_id=promised, version="2")
+            self._set_head(s, pushed, headers)
+            pushed.begin_body(self.opts)
+            pushed.complete = True
+            pushed.end_ns = ts
+            s.request = pushed
             return
         s = self._stream(sid, ts, out)
         if s is None:

@@ -148,5 +148,5 @@ def split_target(target: str, host: str) -> tuple[str, str, str, str]:
     if target.startswith(("http://", "https://")):
         parts = urlsplit(target)
         return parts.scheme, parts.netloc or host, parts.path or "/", parts.query
-    path, sep, query = target.partition("?")
+    path, _sep, query = target.partition("?")
     return scheme, host, path, query
