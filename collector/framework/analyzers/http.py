@@ -25,9 +25,16 @@ from collections.abc import Iterable
 
 from ..core.analyzer import Analyzer
 from ..core.events import Event, HttpExchange, SseMessage, TlsClose, TlsData
-from ..protocols.detect import HttpStream
-from ..protocols.message import DEFAULT_BODY_LIMIT, BodyOptions, Exchange, HttpMessage, SseItem, split_target
 from ..protocols.content_encoding import DEFAULT_MAX_DECODED
+from ..protocols.detect import HttpStream
+from ..protocols.message import (
+    DEFAULT_BODY_LIMIT,
+    BodyOptions,
+    Exchange,
+    HttpMessage,
+    SseItem,
+    split_target,
+)
 from ..protocols.reassembly import (
     DEFAULT_IDLE_TIMEOUT_NS,
     DEFAULT_MAX_CONNECTIONS,
