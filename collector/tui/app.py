@@ -31,6 +31,7 @@ from .state import TuiState
 from .ui import Ui
 
 MAX_FPS = 10.0
+BUDGET = 10  # a frame that took t seconds to draw is followed by at least (BUDGET - 1) * t of rest
 log = logging.getLogger("collector.tui")
 
 
@@ -168,7 +169,6 @@ async def run_tui(
             scope.cancel()
 
     async def draw(scope: anyio.CancelScope, live: Live) -> None:
-        interval, min_interval = 1 / fps, 1 / MAX_FPS
         while True:
             t0 = time.monotonic()
             live.update(render(state, ui, console), refresh=False)
@@ -176,10 +176,13 @@ async def run_tui(
             if ui.quit:
                 scope.cancel()
                 return
-            with anyio.move_on_after(max(0.0, interval - (time.monotonic() - t0))):
+            # At most `fps` frames a second, and drawing never takes more than 1/BUDGET of the time.
+            cost = time.monotonic() - t0
+            interval = max(1 / fps, cost * BUDGET)
+            with anyio.move_on_after(max(0.0, interval - cost)):
                 await wake[0].wait()
             wake[0] = anyio.Event()
-            rest = min_interval - (time.monotonic() - t0)
+            rest = max(1 / MAX_FPS, cost * BUDGET) - (time.monotonic() - t0)
             if rest > 0:
                 await anyio.sleep(rest)
 

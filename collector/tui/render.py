@@ -1,8 +1,10 @@
 """Builds the screen from a TuiState and the Ui at a given size: header, panes, help line.
 
-`render(state, ui, console)` returns a rich renderable; it only reads the visible rows, so a frame
-costs the same whatever the session's size. Every captured string goes in as plain `Text` (never
-markup) after `escape_text`. The layout adapts to the size:
+`render(state, ui, console)` returns a `Frame`: exactly `height` rich `Text` lines of exactly
+`width` cells. Panes are drawn line by line here (borders, columns) instead of with rich's
+Table/Layout/Panel, which cost ten times more per frame; a frame only touches the visible rows,
+so it costs the same whatever the session's size. Every captured string goes in as plain `Text`
+content (never markup) after `escape_text`. The layout adapts to the size:
 
 - grid (>= 120x30): processes | LLM calls over HTTP | events;
 - stack (>= 40 lines): the four panes one above the other;
@@ -11,13 +13,12 @@ markup) after `escape_text`. The layout adapts to the size:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
-from rich.layout import Layout
-from rich.panel import Panel
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 
 from ..framework.core.events import Event, HttpExchange, LlmCall
@@ -37,9 +38,24 @@ KIND_STYLES = {
     "sse_event": "blue",
     "lost": "bold red",
     "status": "yellow",
-    "tls_data": "",
     "file_open": "dim",
 }
+
+
+class Frame:
+    """A rendered screen: one Text per line, each exactly the screen's width."""
+
+    def __init__(self, lines: list[Text]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines:
+            yield from line.render(console)
+            yield Segment.line()
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(line.plain for line in self.lines)
 
 
 def layout_mode(width: int, height: int) -> str:
@@ -52,25 +68,28 @@ def layout_mode(width: int, height: int) -> str:
 
 def render(
     state: TuiState, ui: Ui, console: Console, width: int | None = None, height: int | None = None
-) -> RenderableType:
+) -> Frame:
     """The whole screen for `width` x `height` (the console's size by default)."""
-    width = width or console.size.width
-    height = height or console.size.height
+    width = max(20, width or console.size.width)
+    height = max(5, height or console.size.height)
     state.sample()
     view = ui.view()
-    header = _header(state, ui, width)
-    body_h = max(3, height - len(header) - 1)
+    header = _header(state, ui, width, height)
+    body_h = height - len(header) - 1
     if ui.detail is not None:
-        body: RenderableType = _detail(ui.detail, console, width, body_h)
+        body = _detail(ui.detail, console, width, body_h)
     else:
         body = _panes(state, view, ui, width, body_h)
-    root = Layout()
-    root.split_column(
-        Layout(Group(*header), size=len(header)),
-        Layout(body, size=body_h),
-        Layout(_help(state, ui, width), size=1),
-    )
-    return root
+    lines = [_fit(t, width) for t in header]
+    lines += body
+    lines.append(_fit(_help(state, ui), width))
+    return Frame(lines)
+
+
+def _fit(t: Text, width: int) -> Text:
+    """`t` cut (with an ellipsis) or padded to exactly `width` cells, on one line."""
+    t.truncate(width, overflow="ellipsis", pad=True)
+    return t
 
 
 # -- header and help ---------------------------------------------------------------------------
@@ -80,9 +99,9 @@ def _sep(t: Text) -> None:
     t.append(" │ ", style="dim")
 
 
-def _header(state: TuiState, ui: Ui, width: int) -> list[Text]:
+def _header(state: TuiState, ui: Ui, width: int, height: int) -> list[Text]:
     narrow = width < 100
-    line1 = Text(no_wrap=True, overflow="ellipsis")
+    line1 = Text()
     line1.append("collector", style="bold")
     line1.append(" ▸ ")
     line1.append(escape_text(state.title, 60), style="bold cyan")
@@ -100,7 +119,7 @@ def _header(state: TuiState, ui: Ui, width: int) -> list[Text]:
         line1.append("  ")
         line1.append(" PAUSED ", style="reverse bold yellow")
 
-    line2 = Text(no_wrap=True, overflow="ellipsis")
+    line2 = Text()
     line2.append("events " if not narrow else "ev ", style="bold")
     line2.append(f"{fmt_count(state.events)} ({fmt_count(state.event_rate)}/s)")
     _sep(line2)
@@ -115,20 +134,22 @@ def _header(state: TuiState, ui: Ui, width: int) -> list[Text]:
     _sep(line2)
     line2.append(f"filtered {state.filtered}")
     if not narrow:
-        running = sum(1 for n in state.tree.nodes.values() if n.running) if len(state.tree.nodes) < 5000 else None
         _sep(line2)
-        line2.append(f"procs {running if running is not None else '?'}/{len(state.tree.nodes)}")
+        line2.append(f"procs {state.running_count()}/{len(state.tree.nodes)}")
         _sep(line2)
         line2.append(f"LLM {state.llm_totals.calls}")
-    return [line1, line2]
+    lines = [line1, line2]
+    if height >= 30 and state.messages:
+        lines.append(Text("! " + escape_text(state.messages[-1], 300), style="yellow"))
+    return lines
 
 
-def _help(state: TuiState, ui: Ui, width: int) -> Text:
-    t = Text(no_wrap=True, overflow="ellipsis")
+def _help(state: TuiState, ui: Ui) -> Text:
+    t = Text()
     if ui.prompt is not None:
         t.append("filter> ", style="bold yellow")
         t.append(escape_text(ui.prompt))
-        t.append("█", style="blink")
+        t.append("█")
         if ui.prompt_error:
             t.append("  ")
             t.append(escape_text(ui.prompt_error, 200), style="bold red")
@@ -158,66 +179,140 @@ def _help(state: TuiState, ui: Ui, width: int) -> Text:
     return t
 
 
+# -- boxes and columns -------------------------------------------------------------------------
+
+
+def _box(title: Text, subtitle: Text | None, content: list[Text], w: int, h: int, focused: bool) -> list[Text]:
+    """A bordered pane of exactly `h` lines of `w` cells around the first h-2 content lines."""
+    border = "bold cyan" if focused else "dim"
+    inner = w - 2
+    top = Text("╭─", style=border)
+    title.truncate(max(0, inner - 2), overflow="ellipsis")
+    top.append_text(title)
+    top.append("─" * max(0, w - 1 - top.cell_len), style=border)
+    top.append("╮", style=border)
+    out = [top]
+    for i in range(h - 2):
+        line = Text("│", style=border)
+        cell = content[i] if i < len(content) else Text()
+        cell.truncate(inner, overflow="ellipsis", pad=True)
+        line.append_text(cell)
+        line.append("│", style=border)
+        out.append(line)
+    bottom = Text("╰", style=border)
+    if subtitle is not None:
+        subtitle.truncate(max(0, inner - 2), overflow="ellipsis")
+        bottom.append("─" * max(0, inner - 1 - subtitle.cell_len), style=border)
+        bottom.append_text(subtitle)
+        bottom.append("─", style=border)
+    else:
+        bottom.append("─" * inner, style=border)
+    bottom.append("╯", style=border)
+    out.append(bottom)
+    return out[:h]
+
+
+@dataclass
+class Col:
+    header: str
+    flex: bool = False
+    right: bool = False
+    max_width: int = 40
+
+
+def _grid(cols: list[Col], rows: list[tuple[str, list[Text]]], w: int) -> list[Text]:
+    """A header line and one line per (style, cells) row; the flex column takes what is left."""
+    widths = []
+    for i, col in enumerate(cols):
+        if col.flex:
+            widths.append(0)
+            continue
+        cw = max([len(col.header)] + [rows[r][1][i].cell_len for r in range(len(rows))])
+        widths.append(min(cw, col.max_width))
+    gaps = len(cols) - 1
+    flex = [i for i, c in enumerate(cols) if c.flex]
+    spare = w - sum(widths) - gaps
+    if flex:
+        widths[flex[0]] = max(3, spare)
+    if sum(widths) + gaps > w:  # too narrow: cut the widest fixed columns
+        over = sum(widths) + gaps - w
+        for i in sorted(range(len(cols)), key=lambda i: -widths[i]):
+            if over <= 0:
+                break
+            cut = min(over, widths[i] - 3)
+            if cut > 0:
+                widths[i] -= cut
+                over -= cut
+
+    def line(cells: Iterable[Text], style: str) -> Text:
+        out = Text(style=style)
+        for i, (cell, col, cw) in enumerate(zip(cells, cols, widths, strict=True)):
+            if i:
+                out.append(" ")
+            cell.truncate(cw, overflow="ellipsis")
+            if col.right:
+                out.append(" " * (cw - cell.cell_len))
+                out.append_text(cell)
+            else:
+                out.append_text(cell)
+                out.append(" " * (cw - cell.cell_len))
+        return out
+
+    out = [line((Text(c.header) for c in cols), "bold")]
+    out += [line(cells, style) for style, cells in rows]
+    return out
+
+
 # -- panes -------------------------------------------------------------------------------------
 
 
-def _panes(state: TuiState, view: DataView, ui: Ui, width: int, height: int) -> RenderableType:
-    mode = layout_mode(width, height)
+def _hjoin(left: list[Text], right: list[Text]) -> list[Text]:
+    out = []
+    for a, b in zip(left, right, strict=True):
+        a.append_text(b)
+        out.append(a)
+    return out
 
-    def pane(name: str, w: int, h: int) -> Layout:
-        return Layout(_pane(name, state, view, ui, w, h), size=h)
+
+def _panes(state: TuiState, view: DataView, ui: Ui, width: int, height: int) -> list[Text]:
+    mode = layout_mode(width, height + 3)
+
+    def pane(name: str, w: int, h: int) -> list[Text]:
+        return _pane(name, state, view, ui, w, h)
 
     if mode == "grid":
         top_h = height // 2
         bottom_h = height - top_h
         left_w = width * 2 // 5
-        top, bottom = Layout(size=top_h), Layout(size=bottom_h)
-        top.split_row(
-            Layout(_pane("procs", state, view, ui, left_w, top_h), size=left_w),
-            Layout(_pane("llm", state, view, ui, width - left_w, top_h)),
-        )
-        bottom.split_row(
-            Layout(_pane("http", state, view, ui, left_w, bottom_h), size=left_w),
-            Layout(_pane("log", state, view, ui, width - left_w, bottom_h)),
-        )
-        grid = Layout()
-        grid.split_column(top, bottom)
-        return grid
+        top = _hjoin(pane("procs", left_w, top_h), pane("llm", width - left_w, top_h))
+        bottom = _hjoin(pane("http", left_w, bottom_h), pane("log", width - left_w, bottom_h))
+        return top + bottom
     if mode == "stack":
         sizes = [height // 4, height // 4, height // 5]
         sizes.append(height - sum(sizes))
-        stack = Layout()
-        stack.split_column(*(pane(name, width, h) for name, h in zip(PANES, sizes, strict=True)))
-        return stack
+        out: list[Text] = []
+        for name, h in zip(PANES, sizes, strict=True):
+            out += pane(name, width, h)
+        return out
     if width < 60 or height < 12:
-        return _pane(ui.focus, state, view, ui, width, height)
+        return pane(ui.focus, width, height)
     top_h = max(5, height // 3 + 1)
-    small = Layout()
-    small.split_column(pane("procs", width, top_h), pane(ui.lower, width, height - top_h))
-    return small
+    return pane("procs", width, top_h) + pane(ui.lower, width, height - top_h)
 
 
-def _pane(name: str, state: TuiState, view: DataView, ui: Ui, w: int, h: int) -> Panel:
+def _pane(name: str, state: TuiState, view: DataView, ui: Ui, w: int, h: int) -> list[Text]:
     focused = ui.focus == name
-    rows = max(1, h - 3)  # borders and the table header
+    rows = max(1, h - 3)  # borders and the column header
     ui.page[name] = rows
     builder = {"procs": _procs, "llm": _llm, "http": _http, "log": _log}[name]
     content, subtitle = builder(state, view, ui, w - 2, rows, focused)
     title = Text()
-    title.append(f"{CURSOR} " if focused else "  ")
+    title.append(f"{CURSOR} " if focused else " ")
     title.append(PANE_TITLES[name], style="bold" if focused else "")
     if name in ("http", "log") and state.filter is not None:
         title.append(" (filtered)", style="yellow")
-    return Panel(
-        content,
-        title=title,
-        title_align="left",
-        subtitle=subtitle,
-        subtitle_align="right",
-        border_style="bold cyan" if focused else "dim",
-        padding=0,
-        height=h,
-    )
+    title.append(" ")
+    return _box(title, subtitle, content, w, h, focused)
 
 
 def _window(ui: Ui, name: str, items: Sequence[Any], rows: int) -> tuple[int, int, int]:
@@ -236,49 +331,33 @@ def _window(ui: Ui, name: str, items: Sequence[Any], rows: int) -> tuple[int, in
     return sel, off, min(n, off + rows)
 
 
-def _table(w: int) -> Table:
-    return Table(
-        box=None,
-        padding=(0, 1, 0, 0),
-        pad_edge=False,
-        expand=True,
-        show_edge=False,
-        header_style="bold",
-        width=w,
-    )
-
-
-def _mark(i: int, sel: int, focused: bool, has_cursor: bool) -> Text:
-    return Text(CURSOR if (focused and i == sel and has_cursor) else " ")
+def _mark(i: int, sel: int, focused: bool) -> Text:
+    return Text(CURSOR if (focused and i == sel) else " ")
 
 
 def _procs(
     state: TuiState, view: DataView, ui: Ui, w: int, rows: int, focused: bool
-) -> tuple[RenderableType, Text | None]:
+) -> tuple[list[Text], Text | None]:
     walked = list(view.tree.walk())
     items = [node.pid for _, node in walked]
     sel, start, end = _window(ui, "procs", items, rows)
-    t = _table(w)
-    t.add_column("", width=1, no_wrap=True)
-    t.add_column("PID", justify="right", no_wrap=True)
-    t.add_column("PROCESS", ratio=1, no_wrap=True, overflow="ellipsis")
-    t.add_column("STATE", no_wrap=True, overflow="ellipsis")
-    if w >= 60:
-        t.add_column("LIFE", justify="right", no_wrap=True)
+    wide = w >= 60
+    cols = [Col(""), Col("PID", right=True), Col("PROCESS", flex=True), Col("STATE")]
+    if wide:
+        cols.append(Col("LIFE", right=True))
     last_ts = state.last_ts
+    out: list[tuple[str, list[Text]]] = []
     for i in range(start, end):
         depth, node = walked[i]
         name = " ".join(node.argv) if node.argv else node.comm
-        proc = Text(no_wrap=True, overflow="ellipsis")
+        proc = Text()
         if depth:
             proc.append("  " * min(depth - 1, 10) + "└ ", style="dim")
         if name:
             proc.append(escape_text(name, 400))
         else:
             proc.append("(not traced)", style="dim italic")
-        style = ""
-        if node.pid in view.new_pids:
-            style = "bold green"
+        style = "bold green" if node.pid in view.new_pids else ""
         if node.running:
             st = Text("running" if node.start_ns or node.seeded else "", style="green")
             life_ns = (last_ts - node.start_ns) if node.start_ns else None
@@ -286,15 +365,15 @@ def _procs(
             if node.signal:
                 st = Text(signal_name(node.signal), style="bold red")
             else:
-                st = Text(f"exit {node.exit_code}", style="red" if node.exit_code else "dim")
+                st = Text(f"exit {node.exit_code}", style="red" if node.exit_code else "")
             life_ns = node.lifetime_ns
             style = style or "dim"
-        cells = [_mark(i, sel, focused, True), Text(str(node.pid)), proc, st]
-        if w >= 60:
+        cells = [_mark(i, sel, focused), Text(str(node.pid)), proc, st]
+        if wide:
             cells.append(Text(fmt_duration(life_ns)))
-        t.add_row(*cells, style=style)
-    sub = Text(f"{end - start} of {len(walked)} ", style="dim") if len(walked) > rows else None
-    return t, sub
+        out.append((style, cells))
+    sub = Text(f" {start + 1}-{end} of {len(walked)} ", style="dim") if len(walked) > rows else None
+    return _grid(cols, out, w), sub
 
 
 def _llm_status(p: LlmCall) -> Text:
@@ -306,81 +385,69 @@ def _llm_status(p: LlmCall) -> Text:
 
 
 def _tokens(n: int | None) -> Text:
-    return Text("-" if n is None else fmt_count(n), justify="right")
+    return Text("-" if n is None else fmt_count(n))
 
 
 def _llm(
     state: TuiState, view: DataView, ui: Ui, w: int, rows: int, focused: bool
-) -> tuple[RenderableType, Text | None]:
+) -> tuple[list[Text], Text | None]:
     items = list(reversed(view.llm))
     sel, start, end = _window(ui, "llm", items, rows)
-    has_cursor = True
     wide, mid = w >= 90, w >= 60
-    t = _table(w)
-    t.add_column("", width=1, no_wrap=True)
-    t.add_column("TIME", no_wrap=True)
+    cols = [Col(""), Col("TIME")]
     if mid:
-        t.add_column("PID/COMM" if wide else "COMM", no_wrap=True, overflow="ellipsis", max_width=22)
-        t.add_column("PROVIDER", no_wrap=True, overflow="ellipsis", max_width=10)
-    t.add_column("MODEL", ratio=1, no_wrap=True, overflow="ellipsis")
-    t.add_column("IN", justify="right", no_wrap=True)
-    t.add_column("OUT", justify="right", no_wrap=True)
+        cols += [Col("PID/COMM" if wide else "COMM", max_width=20), Col("PROVIDER", max_width=10)]
+    cols += [Col("MODEL", flex=True), Col("IN", right=True), Col("OUT", right=True)]
     if wide:
-        t.add_column("TTFT", justify="right", no_wrap=True)
-    t.add_column("DUR", justify="right", no_wrap=True)
-    t.add_column("ST", no_wrap=True)
+        cols.append(Col("TTFT", right=True))
+    cols += [Col("DUR", right=True), Col("ST")]
+    out: list[tuple[str, list[Text]]] = []
     for i in range(start, end):
         ev = items[i]
         p = ev.payload
         assert isinstance(p, LlmCall)
-        cells: list[Text] = [
-            _mark(i, sel, focused, has_cursor),
-            Text(fmt_time(p.request_start_ns or ev.timestamp_ns, short=not wide)),
-        ]
+        cells = [_mark(i, sel, focused), Text(fmt_time(p.request_start_ns or ev.timestamp_ns, short=not wide))]
         if mid:
             who = f"{ev.pid}/{ev.comm}" if wide else ev.comm
-            cells.append(Text(escape_text(who, 40)))
-            cells.append(Text(escape_text(p.provider, 20)))
+            cells += [Text(escape_text(who, 40)), Text(escape_text(p.provider, 20))]
         cells.append(Text(escape_text(p.model or p.response_model or "?", 80)))
         cells += [_tokens(p.usage.input_tokens), _tokens(p.usage.output_tokens)]
         if wide:
             cells.append(Text(fmt_duration(p.ttft_ns)))
         cells += [Text(fmt_duration(p.duration_ns)), _llm_status(p)]
-        t.add_row(*cells)
+        out.append(("bold red" if p.error else "", cells))
     tot = state.llm_totals
     sub = Text(
         f" {tot.calls} calls · in {fmt_count(tot.input_tokens)} · out {fmt_count(tot.output_tokens)}"
         f" · {tot.errors} err ",
         style="bold",
     )
-    return t, sub
+    return _grid(cols, out, w), sub
 
 
 def _http(
     state: TuiState, view: DataView, ui: Ui, w: int, rows: int, focused: bool
-) -> tuple[RenderableType, Text | None]:
+) -> tuple[list[Text], Text | None]:
     items = list(reversed(view.http_shown))
     sel, start, end = _window(ui, "http", items, rows)
     wide = w >= 80
-    t = _table(w)
-    t.add_column("", width=1, no_wrap=True)
+    cols = [Col("")]
     if wide:
-        t.add_column("TIME", no_wrap=True)
-        t.add_column("COMM", no_wrap=True, overflow="ellipsis", max_width=15)
-    t.add_column("METH", no_wrap=True, overflow="ellipsis", max_width=7)
-    t.add_column("URL", ratio=1, no_wrap=True, overflow="ellipsis")
-    t.add_column("ST", no_wrap=True)
-    t.add_column("DUR", justify="right", no_wrap=True)
+        cols += [Col("TIME"), Col("COMM", max_width=15)]
+    cols += [Col("METH", max_width=7), Col("URL", flex=True), Col("ST"), Col("DUR", right=True)]
     if wide:
-        t.add_column("RESP", justify="right", no_wrap=True)
+        cols.append(Col("RESP", right=True))
+    out: list[tuple[str, list[Text]]] = []
     for i in range(start, end):
         ev = items[i]
         p = ev.payload
         assert isinstance(p, HttpExchange)
-        cells: list[Text] = [_mark(i, sel, focused, True)]
+        cells = [_mark(i, sel, focused)]
         if wide:
-            cells.append(Text(fmt_time(p.request_start_ns or ev.timestamp_ns, short=True)))
-            cells.append(Text(escape_text(ev.comm, 16)))
+            cells += [
+                Text(fmt_time(p.request_start_ns or ev.timestamp_ns, short=True)),
+                Text(escape_text(ev.comm, 16)),
+            ]
         cells.append(Text(escape_text(p.method, 10)))
         cells.append(Text(escape_text(f"{p.host}{p.path}" if p.host else p.url or p.path, 300)))
         if p.status is None:
@@ -391,32 +458,32 @@ def _http(
         cells.append(Text(fmt_duration(dur)))
         if wide:
             cells.append(Text(fmt_bytes(p.response_body_size)))
-        t.add_row(*cells)
+        out.append(("", cells))
     sub = None
     if state.filter is not None:
         sub = Text(f" {len(view.http_shown)} of {len(view.http)} shown ", style="yellow")
-    return t, sub
+    return _grid(cols, out, w), sub
 
 
 def _log(
     state: TuiState, view: DataView, ui: Ui, w: int, rows: int, focused: bool
-) -> tuple[RenderableType, Text | None]:
+) -> tuple[list[Text], Text | None]:
     items = view.log_shown
-    rows += 1  # no table header in this pane
+    rows += 1  # no column header in this pane
     ui.page["log"] = rows
     sel, start, end = _window(ui, "log", items, rows)
     has_cursor = ui.cursor["log"] is not None
     lines: list[Text] = []
     for i in range(start, end):
         ev = items[i]
-        line = Text(no_wrap=True, overflow="ellipsis", style=KIND_STYLES.get(ev.kind, ""))
+        line = Text(style=KIND_STYLES.get(ev.kind, ""))
         line.append(CURSOR if (focused and i == sel and has_cursor) else " ")
         line.append(_log_line(ev, w))
         lines.append(line)
     if not lines:
         lines.append(Text("(no events yet)" if not state.filter else "(nothing matches)", style="dim"))
     sub = Text(f" {state.events:,} events ", style="dim")
-    return Group(*lines), sub
+    return lines, sub
 
 
 def _log_line(ev: Event, w: int) -> str:
@@ -430,28 +497,17 @@ def _log_line(ev: Event, w: int) -> str:
 # -- detail ------------------------------------------------------------------------------------
 
 
-def _detail(d: Detail, console: Console, width: int, height: int) -> Panel:
-    inner_w, inner_h = max(10, width - 2), max(1, height - 2)
+def _detail(d: Detail, console: Console, width: int, height: int) -> list[Text]:
+    inner_w, inner_h = width - 2, max(1, height - 2)
     if d.wrapped is None or d.wrapped[0] != inner_w:
         lines = d.body.wrap(console, inner_w, overflow="fold", no_wrap=False)
         d.wrapped = (inner_w, list(lines))
     lines = d.wrapped[1]
     d.total_lines, d.page = len(lines), inner_h
     d.scroll(0)
-    shown = lines[d.offset : d.offset + inner_h]
-    for line in shown:
-        line.no_wrap = True
-        line.overflow = "crop"
-    sub = Text(
-        f" {d.offset + 1}-{d.offset + len(shown)} of {len(lines)} lines ", style="dim"
-    )
-    return Panel(
-        Group(*shown),
-        title=d.title,
-        title_align="left",
-        subtitle=sub,
-        subtitle_align="right",
-        border_style="bold cyan",
-        padding=0,
-        height=height,
-    )
+    shown = [line.copy() for line in lines[d.offset : d.offset + inner_h]]
+    sub = Text(f" {d.offset + 1}-{d.offset + len(shown)} of {len(lines)} lines ", style="dim")
+    title = Text(" ")
+    title.append_text(d.title)
+    title.append(" ")
+    return _box(title, sub, shown, width, height, True)

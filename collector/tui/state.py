@@ -145,6 +145,9 @@ class TuiState:
         from_stats = sum(i.stats.lost_events for i in self.runners.values() if i.stats is not None)
         return max(self.lost, from_stats)
 
+    def running_count(self) -> int:
+        return sum(1 for n in self.tree.nodes.values() if n.exit_ns is None)
+
     @property
     def elapsed(self) -> float:
         end = self.ended_at if self.ended_at is not None else self.clock()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from collector.framework.core.events import (
     Event,
+    FileOpen,
     HttpExchange,
     LlmCall,
     ProcessExec,
@@ -148,3 +149,35 @@ def write_session(path: Path, events: list[Event] | None = None) -> Path:
         for e in events if events is not None else session_events():
             f.write(e.to_json() + b"\n")
     return path
+
+
+def big_session(n: int, spacing_ns: int = 20_000) -> list[Event]:
+    """`n` events shaped like a busy capture: mostly TLS data and file opens, with processes
+    starting and exiting, HTTP exchanges and LLM calls; 20 µs apart (50,000 events/s) by default."""
+    base = session_events()
+    llm = next(e for e in base if e.kind == "llm_call")
+    http = next(e for e in base if e.kind == "http_exchange")
+    out: list[Event] = []
+    pid = 1000
+    for i in range(n):
+        t = T0 + i * spacing_ns
+        r = i % 100
+        if r == 0:
+            pid += 1
+            e = Event(timestamp_ns=t, source="process", pid=pid, comm="worker",
+                      payload=ProcessExec(ppid=100, uid=0, filename="/bin/w", argv=["w", str(i)]))
+        elif r == 50:
+            e = Event(timestamp_ns=t, source="process", pid=pid, comm="worker",
+                      payload=ProcessExit(ppid=100, exit_code=i % 3))
+        elif r == 10:
+            e = http.model_copy(update={"timestamp_ns": t})
+        elif r == 20:
+            e = llm.model_copy(update={"timestamp_ns": t})
+        elif r < 40:
+            e = Event(timestamp_ns=t, source="process", pid=pid, comm="worker",
+                      payload=FileOpen(path=f"/usr/lib/x{r}.so", ret=3))
+        else:
+            e = Event(timestamp_ns=t, source="ssl", pid=100, comm="agent",
+                      payload=TlsData(direction="read", conn=7, data=b"data: {\"x\": 1}\n\n", length=16))
+        out.append(e)
+    return out
