@@ -46,6 +46,14 @@ def register_runners(state: TuiState, runner: Runner[Any]) -> None:
     state.add_runner(runner.name, runner.stats)
 
 
+def _stdin_tty() -> int | None:
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):  # no stdin, or one replaced (pytest)
+        return None
+    return fd if is_tty(fd) else None
+
+
 def _probe(runner_state: Any) -> Callable[[], tuple[str, str]]:
     def probe() -> tuple[str, str]:
         return str(runner_state.state), str(runner_state.message)
@@ -129,13 +137,11 @@ async def run_tui(
     """
     fps = max(0.5, min(fps, MAX_FPS))
     state = state if state is not None else TuiState(title)
-    state.title = state.title or title
+    state.title = title
     register_runners(state, runner)
     ui = Ui(state)
     console = console if console is not None else Console()
-    fd = input_fd
-    if fd is None and sys.stdin is not None and is_tty(sys.stdin.fileno()):
-        fd = sys.stdin.fileno()
+    fd = input_fd if input_fd is not None else _stdin_tty()
     linger = (fd is not None) if linger is None else (linger and fd is not None)
     failure: list[BaseException] = []
     wake = [anyio.Event()]
@@ -165,7 +171,6 @@ async def run_tui(
             state.finish("failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         poke()
         if not linger:
-            await anyio.sleep(1 / fps)  # let the last frame show the end
             scope.cancel()
 
     async def draw(scope: anyio.CancelScope, live: Live) -> None:
@@ -224,6 +229,7 @@ async def run_tui(
                 tg.start_soon(signals, tg.cancel_scope)
                 if fd is not None:
                     tg.start_soon(keyboard, fd)
+            live.update(render(state, ui, console), refresh=True)  # the final state
         finally:
             with anyio.CancelScope(shield=True):
                 await runner.stop()
