@@ -98,7 +98,7 @@ async def test_keys_from_the_terminal_and_q_quits_and_restores_it(tmp_path: Path
 async def test_after_the_runner_ends_it_lingers_until_q(tmp_path: Path, term: Pty) -> None:
     path = write_session(tmp_path / "s.jsonl")
     runner = ReplayRunner.open(path)
-    console, out = recording_console()
+    console, _ = recording_console()
     state = TuiState("t")
     done = anyio.Event()
 

@@ -13,7 +13,15 @@ from collector.framework.runners.replay import ReplayRunner
 from collector.tui import TuiState, Ui, layout_mode, make_filter, render
 from collector.tui.filtering import FilterError
 from collector.tui.keys import parse_keys
-from tests.tui.trace import HOSTILE_ANSI, HOSTILE_CR, HOSTILE_MARKUP, T0, ev, session_events, write_session
+from tests.tui.trace import (
+    HOSTILE_ANSI,
+    HOSTILE_CR,
+    HOSTILE_MARKUP,
+    T0,
+    ev,
+    session_events,
+    write_session,
+)
 
 
 async def replayed_state(tmp_path: Path) -> TuiState:
