@@ -269,3 +269,19 @@ def test_stream_that_ended_is_not_blamed_on_a_client_hangup() -> None:
     assert call is not None and (call.error, call.partial, call.response_text) == ("", False, "hi")
     call = extract(ex("/v1/chat/completions", req, **cut), chunks)  # no [DONE]: really cut short
     assert call is not None and (call.error, call.error_type, call.partial) == ("connection closed", "transport", True)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_protocol_sse_parser_agrees_on_fixture_bytes(server, clients: Clients, api: str) -> None:
+    """collector.framework.protocols.sse, fed the fixture's body in odd splits, gives the events sent."""
+    from collector.framework.protocols.sse import SseParser
+
+    clients.call(api, "tool", True)
+    record = server.wait_for(1)[0]
+    parser = SseParser()
+    got = []
+    body = record.response_body
+    for i in range(0, len(body), 37):
+        got += parser.feed(body[i : i + 37])
+    got += parser.finish()
+    assert [(e.event or "message", e.data) for e in got] == [(e or "message", d) for e, d in record.sse]
