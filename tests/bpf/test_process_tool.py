@@ -428,7 +428,7 @@ def test_relative_path_resolved(tmp_path):
 
 def test_comm_filter():
     tool = start_tool(["--comm", "proctest-xyz"])
-    exe = Path("/tmp") / f"proctest-xyz"
+    exe = Path("/tmp") / "proctest-xyz"
     shutil.copy("/bin/true", exe)
     try:
         subprocess.run([str(exe), "arg1"], check=True)

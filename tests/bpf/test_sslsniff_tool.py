@@ -328,7 +328,7 @@ def test_pid_filter_children_only(sniff, server, certs, tmp_path):
     t = threading.Thread(target=noise)
     t.start()
     go.touch()
-    out, err = sh.communicate(timeout=60)
+    _out, err = sh.communicate(timeout=60)
     stop_unrelated.set()
     t.join()
     assert sh.returncode == 0, err

@@ -49,7 +49,7 @@ def _serve_conn(raw: socket.socket, ctx: ssl.SSLContext, log, lock) -> None:
             if not d:
                 return
             recv += d
-        head, _, body = bytes(recv).partition(b"\r\n\r\n")
+        head, _, _body = bytes(recv).partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         path = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "/"
         clen = 0
