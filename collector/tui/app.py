@@ -140,7 +140,10 @@ async def run_tui(
     state.title = title
     register_runners(state, runner)
     ui = Ui(state)
-    console = console if console is not None else Console()
+    if console is None:
+        # The real terminal size, always (COLUMNS/LINES in the environment would pin it).
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        console = Console(_environ=env)
     fd = input_fd if input_fd is not None else _stdin_tty()
     linger = (fd is not None) if linger is None else (linger and fd is not None)
     failure: list[BaseException] = []

@@ -101,23 +101,27 @@ def _sep(t: Text) -> None:
 
 def _header(state: TuiState, ui: Ui, width: int, height: int) -> list[Text]:
     narrow = width < 100
+    rest = Text()  # runner states: they matter more than the end of a long title
+    for info in state.runners.values():
+        st, msg = info.current()
+        _sep(rest)
+        rest.append(escape_text(info.name, 24) + ": ")
+        style = {"running": "green", "failed": "bold red", "starting": "yellow"}.get(st, "dim")
+        rest.append(escape_text(st, 20), style=style)
+        if msg and st != "running":
+            rest.append(f" ({escape_text(msg, 80)})", style=style)
+    _sep(rest)
+    rest.append(fmt_elapsed(state.elapsed))
+    if ui.paused:
+        rest.append("  ")
+        rest.append(" PAUSED ", style="reverse bold yellow")
     line1 = Text()
     line1.append("collector", style="bold")
     line1.append(" ▸ ")
-    line1.append(escape_text(state.title, 60), style="bold cyan")
-    for info in state.runners.values():
-        st, msg = info.current()
-        _sep(line1)
-        line1.append(escape_text(info.name, 24) + ": ")
-        style = {"running": "green", "failed": "bold red", "starting": "yellow"}.get(st, "dim")
-        line1.append(escape_text(st, 20), style=style)
-        if msg and st != "running":
-            line1.append(f" ({escape_text(msg, 80)})", style=style)
-    _sep(line1)
-    line1.append(fmt_elapsed(state.elapsed))
-    if ui.paused:
-        line1.append("  ")
-        line1.append(" PAUSED ", style="reverse bold yellow")
+    title = Text(escape_text(state.title, 200), style="bold cyan")
+    title.truncate(max(12, width - line1.cell_len - rest.cell_len), overflow="ellipsis")
+    line1.append_text(title)
+    line1.append_text(rest)
 
     line2 = Text()
     line2.append("events " if not narrow else "ev ", style="bold")
