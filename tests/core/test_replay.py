@@ -96,3 +96,21 @@ async def test_raw_process_tool_lines_replay(tmp_path: Path) -> None:
     assert out[2].payload.data == b"hello!"  # type: ignore[union-attr]
     assert runner.stats.lost_events == 7
     assert out[0].timestamp_ns > 1_600_000_000_000_000_000  # converted from boot time to wall clock
+
+
+async def test_stop_interrupts_paced_replay(tmp_path: Path) -> None:
+    t0 = 1_700_000_000_000_000_000
+    base = sample_events()[0]
+    events = [base.model_copy(update={"timestamp_ns": t0 + i * 1_000_000_000}) for i in range(20)]
+    path = tmp_path / "slow.jsonl"
+    path.write_bytes(b"".join(e.to_json() + b"\n" for e in events))
+    runner = ReplayRunner.open(path, speed=1.0)  # 19 s of recording
+    got = 0
+    start = time.monotonic()
+    async with runner:
+        async for _ in runner.events():
+            got += 1
+            if got == 2:
+                await runner.stop()
+    assert got == 2
+    assert time.monotonic() - start < 5

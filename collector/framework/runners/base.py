@@ -234,6 +234,8 @@ class Runner(Generic[C]):
     async def _decode_lines(self, decoder: Decoder, lines: list[bytes]) -> AsyncIterator[list[Event]]:
         step = self.config.buffer
         for start in range(0, len(lines), step):
+            if self._stopped:
+                return
             events = self._decode(lines[start : start + step], decoder)
             async for paced in self._pace(events):
                 if self.chain:

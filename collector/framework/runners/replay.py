@@ -92,4 +92,6 @@ class ReplayRunner(Runner[ReplayConfig]):
                     yield events[start:i]
                     start = i
                 await anyio.sleep(delay)
+                if self.stopping:
+                    return
         yield events[start:]
