@@ -90,11 +90,28 @@ def summarize(event: Event) -> str:
     if isinstance(p, ToolLost):
         return f"LOST  {p.count} events ({p.bytes} B) dropped by the kernel, {p.total} in all"
     if isinstance(p, ToolStatus):
-        return f"{escape_text(p.status.upper())} {escape_text(p.message, 200)}".rstrip()
+        return f"{escape_text(p.status.upper())} {escape_text(_status_detail(event.source, p), 300)}".rstrip()
     if isinstance(p, Custom):
         data = json.dumps(p.data, ensure_ascii=False, default=str) if p.data else ""
         return f"CUSTOM {escape_text(p.name)} {escape_text(data, PREVIEW)}".rstrip()
     return f"{escape_text(p.kind.upper())} {escape_text(getattr(p, 'name', ''))}"
+
+
+def _status_detail(source: str, p: ToolStatus) -> str:
+    """The few facts worth a line from a tool's or runner's own report."""
+    info = p.info
+    if p.status == "start":
+        filters = info.get("filters") or {}
+        shown = {k: v for k, v in filters.items() if v not in (None, [], "")}
+        return f"{info.get('tool', source)} {info.get('version', '')} attached {shown}".strip()
+    if p.status == "attach":
+        return f"{source}: probes on {info.get('path', '?')} ({info.get('reason', '')})"
+    if p.status == "summary":
+        extra = f", {info['lost']} lost" if info.get("lost") else ""
+        return f"{source}: {info.get('events', 0)} events{extra}"
+    if p.status.startswith("runner_"):
+        return f"{info.get('runner', source)} {p.message}".strip()
+    return p.message
 
 
 def format_event(event: Event) -> str:

@@ -121,6 +121,9 @@ class Runner(Generic[C]):
 
     source: ClassVar[str] = "runner"
     config_class: ClassVar[type[RunnerConfig]] = RunnerConfig
+    # After stop(), keep reading until the source ends (a tool flushes its last events and
+    # summary on SIGINT); a replay instead stops at once.
+    drain_on_stop: ClassVar[bool] = True
 
     def __init__(self, config: C) -> None:
         config.validate()
@@ -131,6 +134,7 @@ class Runner(Generic[C]):
         self._stopped = False
         self._stop_done: anyio.Event | None = None
         self._framer = LineFramer(config.max_line)
+        self._reading = False
 
     @classmethod
     def builder(cls) -> RunnerBuilder[Self, Any]:
@@ -169,6 +173,8 @@ class Runner(Generic[C]):
             with anyio.CancelScope(shield=True):
                 if self._started:
                     await self._close()
+                    if not self._reading:
+                        self._release()
                 self.chain.close()
         finally:
             self._stop_done.set()
@@ -194,9 +200,10 @@ class Runner(Generic[C]):
         """Events in batches (cheaper than one at a time), after the analyzer chain."""
         await self.start()
         decoder = self._make_decoder()
+        self._reading = True
         try:
             next_tick = time.monotonic() + TICK_SECONDS
-            while not self._stopped:
+            while not self._abandoned:
                 timeout = max(0.0, next_tick - time.monotonic())
                 chunk = await self._read(self.config.read_size, timeout)
                 if chunk is None or time.monotonic() >= next_tick:
@@ -215,8 +222,7 @@ class Runner(Generic[C]):
                     yield batch
             tail = self._framer.close()
             out: list[Event] = []
-            if tail and not self._stopped:
-                self.stats.bytes += 0
+            if tail and not self._abandoned:
                 out = self._decode([tail], decoder)
             decoder.finish(out)
             if out:
@@ -228,13 +234,20 @@ class Runner(Generic[C]):
                 yield out
             await self._after_eof()
         finally:
+            self._reading = False
             self._sync_stats()
             await self.stop()
+            self._release()
+
+    @property
+    def _abandoned(self) -> bool:
+        """Stopped, and the rest of the input is not wanted."""
+        return self._stopped and not self.drain_on_stop
 
     async def _decode_lines(self, decoder: Decoder, lines: list[bytes]) -> AsyncIterator[list[Event]]:
         step = self.config.buffer
         for start in range(0, len(lines), step):
-            if self._stopped:
+            if self._abandoned:
                 return
             events = self._decode(lines[start : start + step], decoder)
             async for paced in self._pace(events):
@@ -281,6 +294,11 @@ class Runner(Generic[C]):
         raise NotImplementedError
 
     async def _close(self) -> None:
+        """Stop the source (signal the child and reap it); the reader may still drain it."""
+        return None
+
+    def _release(self) -> None:
+        """Free what the reader used (file descriptors); called once nobody reads any more."""
         return None
 
     async def _after_eof(self) -> None:

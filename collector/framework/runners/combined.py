@@ -194,6 +194,8 @@ class CombinedRunner(Runner[CombinedConfig]):
                 setattr(total, name, getattr(total, name) + getattr(s, name))
             if s.last_parse_error:
                 total.last_parse_error = s.last_parse_error
+            if s.tool_summary.get("probes"):
+                total.tool_summary.setdefault("probes", []).extend(s.tool_summary["probes"])
         total.events = self.stats.events
         total.analyzer_errors += self.chain.error_count
         return total

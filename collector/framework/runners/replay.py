@@ -46,6 +46,7 @@ class ReplayRunner(Runner[ReplayConfig]):
 
     source = "replay"
     config_class = ReplayConfig
+    drain_on_stop = False
 
     def __init__(self, config: ReplayConfig) -> None:
         super().__init__(config)
@@ -71,7 +72,7 @@ class ReplayRunner(Runner[ReplayConfig]):
     def _make_decoder(self) -> Decoder:
         return AutoDecoder(self.stats)
 
-    async def _close(self) -> None:
+    def _release(self) -> None:
         if self._file is not None:
             self._file.close()
 

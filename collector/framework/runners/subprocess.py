@@ -59,7 +59,10 @@ class SubprocessRunner(Runner[C]):
         if child is None:
             return
         await child.terminate(self.config.grace_sigint, self.config.grace_sigterm)
-        child.close_fds()
+
+    def _release(self) -> None:
+        if self.child is not None:
+            self.child.close_fds()
 
     async def _after_eof(self) -> None:
         child = self.child
