@@ -27,8 +27,9 @@ from .session import Session
 
 ATTACH_TIMEOUT = 30.0
 DRAIN_SECONDS = 0.7
-# The gate: the traced shell waits on fd 3 until the probes are attached, then becomes CMD.
-GATE_SCRIPT = 'read _ <&3; exec 3<&-; exec "$@"'
+# The gate: the traced shell waits on the gate fd ($1) until the probes are attached, then
+# closes it and becomes CMD (same pid, so it is traced from its first instruction).
+GATE_SCRIPT = 'fd=$1; shift; eval "read _ <&$fd; exec $fd<&-"; exec "$@"'
 
 
 def add_trace_options(p: argparse.ArgumentParser, *, with_pid: bool = True) -> None:
@@ -130,25 +131,16 @@ def spawn_gated(spec: CommandSpec) -> tuple[subprocess.Popen[bytes], int]:
         kwargs["env"] = {**os.environ, "HOME": pw.pw_dir, "USER": pw.pw_name, "LOGNAME": pw.pw_name}
     try:
         proc = subprocess.Popen(
-            ["sh", "-c", GATE_SCRIPT, "collector-run", *spec.argv],
+            ["sh", "-c", GATE_SCRIPT, "collector-run", str(gate_r), *spec.argv],
             stdin=spec.stdin,
             stdout=spec.stdout,
             stderr=spec.stdout if spec.stdout is not None else None,
             pass_fds=(gate_r,),
-            preexec_fn=_move_gate_to_fd3(gate_r),
             **kwargs,
         )
     finally:
         os.close(gate_r)
     return proc, gate_w
-
-
-def _move_gate_to_fd3(fd: int) -> Any:
-    def move() -> None:
-        if fd != 3:
-            os.dup2(fd, 3)
-
-    return move
 
 
 @dataclass

@@ -90,3 +90,14 @@ def test_run_without_a_command_is_a_clear_error() -> None:
     assert r.returncode != 0
     assert "needs a command" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_run_as_another_user(tmp_path: Path) -> None:
+    out = tmp_path / "id.txt"
+    tmp_path.chmod(0o777)
+    r = collector("run", "--json", "--no-ssl", "--user", "nobody", "--cmd-output", str(out), "--", "id", "-u")
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().strip() == "65534"
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    execs = [e["payload"] for e in events if e["payload"]["kind"] == "exec"]
+    assert execs and execs[0]["argv"] == ["id", "-u"] and execs[0]["uid"] == 65534
