@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if command is not None and command.proc.poll() is None:
             command.abandon()
-        if runner.stats.lines or runner.stopping:
+        if runner.summary_stats().lines or session.interrupted or command is not None:
             print(session.summary(), file=sys.stderr)
     return command.exit_status() if command is not None else 0
 

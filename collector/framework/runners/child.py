@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from collections.abc import Mapping, Sequence
 import anyio
 
 from ..core.errors import ToolNotFoundError
+
+log = logging.getLogger("collector.tools")
 
 PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -32,6 +35,7 @@ class ChildProcess:
         pipe_size: int = PIPE_SIZE,
     ) -> None:
         self.argv = list(argv)
+        self.name = os.path.basename(self.argv[0]) if self.argv else "?"
         self.stderr_tail: deque[str] = deque(maxlen=max(1, stderr_lines))
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         _grow_pipe(read_fd, pipe_size)
@@ -75,7 +79,9 @@ class ChildProcess:
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
-                    self.stderr_tail.append(line.decode("utf-8", "replace"))
+                    text = line.decode("utf-8", "replace")
+                    self.stderr_tail.append(text)
+                    log.debug("%s[%d]: %s", self.name, self.pid, text)
                 if len(pending) > 65536:
                     self.stderr_tail.append(pending.decode("utf-8", "replace"))
                     pending = b""
@@ -151,6 +157,10 @@ class ChildProcess:
         with contextlib.suppress(OSError):
             os.close(self.stdout_fd)
         self._stderr_thread.join(timeout=1.0)
+
+    def wait_stderr(self, timeout: float = 0.5) -> None:
+        """Let the stderr reader catch up (the child has exited; its last words matter)."""
+        self._stderr_thread.join(timeout)
 
     def stderr_text(self, lines: int | None = None) -> str:
         tail = list(self.stderr_tail)

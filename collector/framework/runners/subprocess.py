@@ -70,8 +70,9 @@ class SubprocessRunner(Runner[C]):
         await child.wait_exit(None)
         code = child.reap()
         if code != 0 and not self.stopping:
+            child.wait_stderr()
             raise RunnerError(
-                f"{self.name} ({os.path.basename(child.argv[0])}) {describe_status(code)}",
+                f"{_label(self.name, child.name)} {describe_status(code)}",
                 returncode=code,
                 stderr_tail=child.stderr_text(10),
             )
@@ -85,3 +86,7 @@ class SubprocessRunner(Runner[C]):
 
     def describe(self) -> dict[str, Any]:
         return {"command": self.command()}
+
+
+def _label(runner: str, program: str) -> str:
+    return program if runner == program else f"{runner} ({program})"
