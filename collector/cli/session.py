@@ -46,11 +46,10 @@ class Session:
                 async with self.runner:
                     batches = self.runner.batches()
                     try:
+                        # After a signal, stop() has asked the tools to finish: keep reading
+                        # their last events and summaries until the stream ends.
                         async for batch in batches:
                             self._emit(batch)
-                            if self.interrupted:
-                                # stop() closed the source; don't wait for a paced stream
-                                break
                     finally:
                         aclose = getattr(batches, "aclose", None)
                         if aclose is not None:

@@ -122,7 +122,11 @@ class CombinedRunner(Runner[CombinedConfig]):
                 async with runner:
                     state.state = "running"
                     async for batch in runner.batches():
-                        await send.send(batch)
+                        try:
+                            await send.send(batch)
+                        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                            await runner.stop()  # nobody reads the merged stream any more
+                            return
                 state.state = "stopped" if self._stopped else "exited"
                 state.returncode = getattr(runner, "returncode", None)
             except RunnerError as exc:
@@ -135,7 +139,10 @@ class CombinedRunner(Runner[CombinedConfig]):
             except Exception as exc:  # a bug in one runner must not take the others down
                 state.state, state.message = "failed", f"{type(exc).__name__}: {exc}"
             with anyio.CancelScope(shield=True), anyio.move_on_after(1):
-                await send.send([self._status_event(state)])
+                try:
+                    await send.send([self._status_event(state)])
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    pass
 
     def _status_event(self, state: RunnerState) -> Event:
         return Event(
