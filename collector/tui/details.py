@@ -217,7 +217,7 @@ def http_detail(ev: Event) -> Detail:
     return Detail(title, out)
 
 
-def process_detail(node: ProcessNode) -> Detail:
+def process_detail(node: ProcessNode, files_opened: int = 0) -> Detail:
     title = Text("Process ")
     title.append(f"{node.pid} ", style="bold")
     title.append(escape_text(node.comm, 16))
@@ -241,6 +241,7 @@ def process_detail(node: ProcessNode) -> Detail:
             field(out, "exited", fmt_time(node.exit_ns))
     field(out, "lifetime", fmt_duration(node.lifetime_ns))
     field(out, "children", ", ".join(str(c) for c in node.children[:100]))
+    field(out, "files opened", files_opened or None)
     heading(out, f"argv ({len(node.argv)})")
     for i, arg in enumerate(node.argv[:1000]):
         out.append(f"[{i}] ", style="dim")
@@ -275,10 +276,13 @@ def event_detail(ev: Event) -> Detail:
     return Detail(title, out)
 
 
-def detail_for(pane: str, item: Any, view: DataView) -> Detail | None:
+def detail_for(
+    pane: str, item: Any, view: DataView, files: dict[int, int] | None = None
+) -> Detail | None:
+    files = files or {}
     if pane == "procs":
         node = view.tree.nodes.get(item)
-        return process_detail(node) if node is not None else None
+        return process_detail(node, files.get(item, 0)) if node is not None else None
     if not isinstance(item, Event):
         return None
     if isinstance(item.payload, LlmCall):

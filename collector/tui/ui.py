@@ -215,4 +215,4 @@ class Ui:
         item = self.selected()
         if item is None:
             return
-        self.detail = detail_for(self.focus, item, self.view())
+        self.detail = detail_for(self.focus, item, self.view(), self.state.files_opened)

@@ -185,3 +185,28 @@ def test_a_combined_runner_shows_each_of_its_runners() -> None:
     assert state.runners["ssl"].current() == ("failed", "no libssl found")
     Combined.states["process"].state = "exited"
     assert state.runners["process"].current()[0] == "exited"
+
+
+async def test_frames_follow_the_timer_not_the_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import collector.tui.app as app
+
+    frames: list[int] = []
+    real_render = app.render
+
+    def counting(state: TuiState, *args: Any, **kwargs: Any) -> Any:
+        frames.append(state.events)
+        return real_render(state, *args, **kwargs)
+
+    monkeypatch.setattr(app, "render", counting)
+    path = write_session(tmp_path / "big.jsonl", big_session(60_000, spacing_ns=20_000))
+    runner = ReplayRunner.open(path, speed=1.0)  # 50,000 events/s for 1.2 s
+    console, _ = recording_console(80, 24)
+    state = TuiState("t")
+    with anyio.fail_after(30):
+        await run_tui(runner, title="t", console=console, state=state, fps=10)
+    assert state.events == 60_000
+    assert state.elapsed < 3.0  # kept up with 50k events/s (1.2 s of recorded time)
+    assert len(frames) <= state.elapsed * 10 + 2  # <= 10 fps, whatever the event rate
+    assert len(frames) >= 3 and frames[-1] == 60_000
