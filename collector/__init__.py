@@ -1,5 +1,13 @@
 """collector: zero-instrumentation observability for LLM agents, from the kernel boundary."""
 
+from .framework.analyzers import (
+    FileLogAnalyzer,
+    FilterAnalyzer,
+    HttpAnalyzer,
+    LlmAnalyzer,
+    RedactAnalyzer,
+    tls_analyzers,
+)
 from .framework.core.analyzer import Analyzer, AnalyzerChain, FunctionAnalyzer
 from .framework.core.errors import (
     AnalyzerError,
@@ -29,8 +37,11 @@ from .framework.core.events import (
     ToolLost,
     ToolStatus,
 )
+from .framework.core.process_tree import ProcessNode, ProcessTree
 from .framework.core.stats import RunnerStats
+from .framework.filters import Filter, compile_filter
 from .framework.runners import (
+    CombinedRunner,
     CommandRunner,
     ProcessRunner,
     ReplayRunner,
@@ -46,21 +57,30 @@ __all__ = [
     "AnalyzerChain",
     "AnalyzerError",
     "CollectorError",
+    "CombinedRunner",
     "CommandRunner",
     "ConfigError",
     "Custom",
     "Event",
+    "FileLogAnalyzer",
     "FileOpen",
+    "Filter",
+    "FilterAnalyzer",
     "FilterSyntaxError",
     "FunctionAnalyzer",
+    "HttpAnalyzer",
     "HttpExchange",
+    "LlmAnalyzer",
     "LlmCall",
     "ParseError",
     "PrivilegeError",
     "ProcessExec",
     "ProcessExit",
     "ProcessFork",
+    "ProcessNode",
     "ProcessRunner",
+    "ProcessTree",
+    "RedactAnalyzer",
     "ReplayRunner",
     "Runner",
     "RunnerBuilder",
@@ -77,4 +97,6 @@ __all__ = [
     "ToolNotFoundError",
     "ToolStatus",
     "__version__",
+    "compile_filter",
+    "tls_analyzers",
 ]

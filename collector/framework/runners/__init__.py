@@ -1,6 +1,7 @@
 """Runners spawn a source (an eBPF tool, any command, a recorded file) and yield Events."""
 
 from .base import Runner, RunnerBuilder, RunnerConfig
+from .combined import CombinedRunner
 from .command import CommandRunner
 from .process import ProcessRunner
 from .replay import ReplayRunner
@@ -8,6 +9,7 @@ from .ssl import SslRunner
 from .subprocess import SubprocessRunner
 
 __all__ = [
+    "CombinedRunner",
     "CommandRunner",
     "ProcessRunner",
     "ReplayRunner",
