@@ -191,11 +191,14 @@ def run_with_runner(
                 tg.start_soon(consume)
                 with anyio.fail_after(start_timeout):
                     await started.wait()
+                cpu0 = time.process_time()
                 wl.go()
                 res.t_first = wl.t_go
                 res.workload = await anyio.to_thread.run_sync(wl.result)
                 res.t_end = time.perf_counter()
                 done.set()
+                res.extra.update(proc_counters(runner.child.pid))
+                res.extra["consumer_cpu_s"] = time.process_time() - cpu0
                 # Graceful stop: SIGINT the tool, keep reading to EOF (events + SUMMARY).
                 runner.child.signal_group(signal.SIGINT)
         st = runner.summary_stats()
@@ -208,6 +211,23 @@ def run_with_runner(
     finally:
         wl.kill()
     return res
+
+
+def proc_counters(pid: int) -> dict[str, float]:
+    """CPU seconds and voluntary context switches (= wakeups) of a process so far."""
+    out: dict[str, float] = {}
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        out["tool_cpu_s"] = (int(fields[11]) + int(fields[12])) / tick
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    out["tool_wakeups"] = int(line.split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return out
 
 
 def run_untraced(workload_argv: Sequence[str], env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -226,11 +246,11 @@ def run_with_command(
     tracer_argv: Sequence[str],
     workload_argv: Sequence[str],
     ready_path: str,
-    ready_marker: bytes,
+    ready_marker: bytes | None,
     env: dict[str, str] | None = None,
     start_timeout: float = 30.0,
 ) -> tuple[dict[str, Any], int]:
-    """Trace with a command whose output goes to `ready_path`; go once `ready_marker` is in it.
+    """Trace with a command; go once `ready_marker` is in the file `ready_path` (None: once it exists).
 
     Returns the workload's result and the tracer's exit status (stopped with SIGINT at the end).
     """
@@ -244,7 +264,7 @@ def run_with_command(
         while True:
             try:
                 with open(ready_path, "rb") as f:
-                    if ready_marker in f.read(4096):
+                    if ready_marker is None or ready_marker in f.read(4096):
                         break
             except FileNotFoundError:
                 pass
