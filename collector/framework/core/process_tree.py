@@ -26,6 +26,20 @@ class ProcessNode:
     files: dict[str, int] = field(default_factory=dict)
     files_dropped: int = 0
     seeded: bool = False
+    _child_set: set[int] = field(default_factory=set, repr=False, compare=False, init=False)
+
+    def __post_init__(self) -> None:
+        self._child_set = set(self.children)
+
+    def add_child(self, pid: int) -> None:
+        if pid not in self._child_set:
+            self._child_set.add(pid)
+            self.children.append(pid)
+
+    def remove_child(self, pid: int) -> None:
+        if pid in self._child_set:
+            self._child_set.discard(pid)
+            self.children.remove(pid)
 
     @property
     def running(self) -> bool:
@@ -59,17 +73,13 @@ class ProcessTree:
     def _link(self, child: ProcessNode, ppid: int) -> None:
         if ppid <= 0 or child.ppid == ppid:
             child.ppid = child.ppid or ppid
-            if ppid > 0 and child.pid not in self.node(ppid).children:
-                self.node(ppid).children.append(child.pid)
+            if ppid > 0:
+                self.node(ppid).add_child(child.pid)
             return
         if child.ppid and child.ppid in self.nodes:
-            siblings = self.nodes[child.ppid].children
-            if child.pid in siblings:
-                siblings.remove(child.pid)
+            self.nodes[child.ppid].remove_child(child.pid)
         child.ppid = ppid
-        parent = self.node(ppid)
-        if child.pid not in parent.children:
-            parent.children.append(child.pid)
+        self.node(ppid).add_child(child.pid)
 
     def apply(self, event: Event) -> None:
         """Update the tree from one event; events of other kinds are ignored."""
@@ -123,8 +133,8 @@ class ProcessTree:
                 continue
             del self.nodes[pid]
             parent = self.nodes.get(node.ppid)
-            if parent is not None and pid in parent.children:
-                parent.children.remove(pid)
+            if parent is not None:
+                parent.remove_child(pid)
 
     def roots(self) -> list[ProcessNode]:
         """Nodes whose parent is not in the tree, oldest first."""
