@@ -72,6 +72,31 @@ def machine_line() -> str:
     )
 
 
+def source_line() -> str:
+    """The commit measured, and files of the pipeline changed in the working tree (not committed)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "collector", "bpf_programs"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "source: unknown (no git)"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return f"source: commit {head}" + (
+        f"; uncommitted changes in {', '.join(changed)}" if changed else ""
+    )
+
+
 # --- workloads -----------------------------------------------------------------------------------
 
 
@@ -249,6 +274,7 @@ def run_with_command(
     ready_marker: bytes | None,
     env: dict[str, str] | None = None,
     start_timeout: float = 30.0,
+    settle: float = 1.0,
 ) -> tuple[dict[str, Any], int]:
     """Trace with a command; go once `ready_marker` is in the file `ready_path` (None: once it exists).
 
@@ -274,6 +300,8 @@ def run_with_command(
             time.sleep(0.01)
         wl.go()
         result = wl.result()
+        # Let the tracer drain its buffers before SIGINT (bpftrace exits without reading the rest).
+        time.sleep(settle)
     finally:
         wl.kill()
         if tracer.poll() is None:

@@ -121,6 +121,8 @@ def traced(kind: str, argv: list[str], tmpdir: str) -> dict[str, Any]:
         "lost": res.lost_events,
         "tool_lost": res.tool_summary.get("lost"),
         "tool_events": res.tool_summary.get("events"),
+        "consumer_cpu": res.extra.get("consumer_cpu_s", 0.0),
+        "tool_cpu": res.extra.get("tool_cpu_s", 0.0),
     }
 
 
@@ -160,6 +162,7 @@ def main() -> int:
         sizes = {k: args.n for k in sizes}
     print(f"command: {bc.command_line()}")
     print(f"machine: {bc.machine_line()}")
+    print(bc.source_line())
     print(f"sizes: {', '.join(f'{k}={sizes[k]:,}' for k in kinds)}; rounds: {reps}")
 
     tmpdir = tempfile.mkdtemp(prefix="bench-process-")
@@ -221,6 +224,7 @@ def main() -> int:
                 else "n/a (aggregated)",
                 f"{bc.median([o['lag'] for o in tr]):.2f} s",
                 f"{max(o['lost'] for o in tr)} / {max(o['lost'] for o in to)}",
+                f"{bc.median([o['consumer_cpu'] for o in tr]):.2f} / {bc.median([o['tool_cpu'] for o in tr]):.2f}",
                 "yes"
                 if exact
                 else "NO: " + ", ".join(f"{o['observed']}/{o['expected']}" for o in tr),
@@ -240,6 +244,7 @@ def main() -> int:
                 "events/s to Python",
                 "drain after end",
                 "lost (max): traced / tool-only",
+                "CPU s: Python / tool",
                 "exact counts",
             ],
             rows,

@@ -857,6 +857,7 @@ def main() -> int:
     steps = args.agent_steps or (5 if args.quick else 40)
     print(f"command: {bc.command_line()}")
     print(f"machine: {bc.machine_line()}")
+    print(bc.source_line())
     print(f"rounds: {reps}; variants in rotating order: {', '.join(VARIANTS)}")
     env = Env()
     try:
