@@ -1,27 +1,62 @@
 #!/usr/bin/env python3
 """Pipeline throughput: replay recorded tool output through Runner -> Event -> analyzer chain.
 
-Reports events/s and MB/s next to a bare loop that only reads the same file and parses each line
-with orjson, in the same run. Usage: .venv/bin/python scripts/bench_pipeline.py [--small N] [--tls N]
+Three benchmarks, each comparing variants side by side in the same run (shared machines are noisy:
+trust the ratios within one run more than absolute figures):
+
+- process: 1,000,000 process-tool lines (EXEC / FILE_OPEN) through ReplayRunner and two
+  pass-through analyzers, next to a bare loop that only reads the file and orjson-parses each line;
+- tls: 100,000 sslsniff SSL_DATA lines with 4 KB payloads, same comparison;
+- llm: a recorded trace of 10,000 streaming LLM calls (OpenAI chat, Anthropic, Gemini; exact
+  wire bytes from the test fixture's encoders) as raw sslsniff lines, replayed through
+  `tls_analyzers()` (reassembly -> HTTP -> SSE -> LLM extraction), default chain and
+  `keep_sse=True` (every SSE event materialised as an SseMessage Event) side by side; calls/s and
+  MB/s of TLS plaintext; then the peak RSS of a fresh process replaying a trace in which 1,000
+  connections are all open and mid-stream before any finishes.
+
+Usage: .venv/bin/python scripts/bench_pipeline.py [--small N] [--tls N] [--llm N] [--conns N]
+       [--repeat R] [--only process,tls,llm,rss]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
+import random
+import resource
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import orjson
 
-from collector import Analyzer, ReplayRunner
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from collector import Analyzer, AnalyzerChain, Event, ReplayRunner, RunnerStats  # noqa: E402
+from collector.framework.analyzers.pipeline import tls_analyzers  # noqa: E402
+from collector.framework.decoders.auto import AutoDecoder  # noqa: E402
+from collector.framework.runners.base import _gc_enter, _gc_exit  # noqa: E402
+from tests.fixtures.llm_server import ENCODERS, _sse_bytes, make_plan  # noqa: E402
 
 
 class NoOp(Analyzer):
-    """Passes events on; the cost measured is the chain's, not an analyzer's."""
+    """Passes each event on (a per-event analyzer): the cost measured is the chain's."""
+
+    def process(self, event: Event) -> tuple[Event, ...]:
+        return (event,)
+
+
+# --- process and TLS traces -------------------------------------------------------------------
 
 
 def write_process_trace(path: Path, n: int) -> None:
@@ -49,7 +84,224 @@ def write_tls_trace(path: Path, n: int, size: int = 4096) -> None:
             f.write(orjson.dumps(line) + b"\n")
 
 
+# --- LLM trace: streaming calls as raw sslsniff lines -----------------------------------------
+
+WORDS = ("the of and to in is that for it as with was on be by this are from at or an have not "
+         "which but all were when we there can more if will one about into has so some would "
+         "function return value request stream token model agent tool result error cache file "
+         "résumé naïve café — ✓ 東京 данные").split()
+
+TOOLS_OPENAI = [
+    {"type": "function", "function": {"name": "read_file", "description": "Read a file of the workspace.",
+     "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "max_lines": {"type": "integer"}},
+                    "required": ["path"]}}},
+    {"type": "function", "function": {"name": "run_shell", "description": "Run a shell command and return its output.",
+     "parameters": {"type": "object", "properties": {"command": {"type": "string"}, "timeout": {"type": "number"}},
+                    "required": ["command"]}}},
+]
+
+
+def prose(rng: random.Random, n_chars: int) -> str:
+    out: list[str] = []
+    size = 0
+    while size < n_chars:
+        w = rng.choice(WORDS)
+        out.append(w)
+        size += len(w) + 1
+    return " ".join(out) + "."
+
+
+def conversation(rng: random.Random, turns: int) -> list[tuple[str, str]]:
+    return [("user" if i % 2 == 0 else "assistant", prose(rng, rng.randint(80, 900))) for i in range(turns)]
+
+
+def build_request(api: str, rng: random.Random, scenario: str) -> tuple[str, str, list[tuple[str, str]], dict[str, Any]]:
+    """(path, host, headers, body) of a streaming request in the API's format."""
+    system = "You are a coding agent. " + prose(rng, rng.randint(300, 1500))
+    turns = conversation(rng, rng.choice((1, 3, 5)))
+    last = prose(rng, 60) + f" scenario:{scenario}"
+    tools = scenario == "tool" or rng.random() < 0.5
+    if api == "openai_chat":
+        msgs: list[dict[str, Any]] = [{"role": "system", "content": system}]
+        msgs += [{"role": r, "content": t} for r, t in turns]
+        msgs.append({"role": "user", "content": last})
+        body: dict[str, Any] = {"model": "gpt-4o-2024-08-06", "messages": msgs, "stream": True,
+                                "stream_options": {"include_usage": True}, "temperature": 0.2}
+        if tools:
+            body["tools"] = TOOLS_OPENAI
+        return "/v1/chat/completions", "api.openai.com", [
+            ("authorization", "Bearer sk-proj-xxxxxxxxxxxxxxxxxxxxxxxx"), ("x-stainless-lang", "python"),
+            ("x-stainless-package-version", "1.54.0"), ("openai-organization", "org-bench")], body
+    if api == "anthropic":
+        msgs = [{"role": r, "content": t} for r, t in turns]
+        msgs.append({"role": "user", "content": [{"type": "text", "text": last}]})
+        body = {"model": "claude-sonnet-4-5", "max_tokens": 8192, "system": system, "messages": msgs, "stream": True}
+        if tools:
+            body["tools"] = [{"name": t["function"]["name"], "description": t["function"]["description"],
+                              "input_schema": t["function"]["parameters"]} for t in TOOLS_OPENAI]
+        return "/v1/messages", "api.anthropic.com", [
+            ("x-api-key", "sk-ant-xxxxxxxxxxxxxxxxxxxx"), ("anthropic-version", "2023-06-01"),
+            ("x-stainless-lang", "python")], body
+    contents = [{"role": "user" if r == "user" else "model", "parts": [{"text": t}]} for r, t in turns]
+    contents.append({"role": "user", "parts": [{"text": last}]})
+    body = {"contents": contents, "systemInstruction": {"parts": [{"text": system}]},
+            "generationConfig": {"temperature": 0.2, "maxOutputTokens": 8192}}
+    if tools:
+        body["tools"] = [{"functionDeclarations": [
+            {"name": t["function"]["name"], "description": t["function"]["description"],
+             "parameters": t["function"]["parameters"]} for t in TOOLS_OPENAI]}]
+    return ("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            "generativelanguage.googleapis.com", [("x-goog-api-key", "AIzaSyxxxxxxxxxxxxxxxxxxxx")], body)
+
+
+def one_call(api: str, rng: random.Random, n: int) -> tuple[bytes, list[bytes], int]:
+    """(request bytes, response chunks as the server wrote them, SSE events) of one streaming call."""
+    scenario = rng.choices(("text", "tool", "thinking"), (0.6, 0.25, 0.15))[0]
+    path, host, headers, body = build_request(api, rng, scenario)
+    model = "gemini-2.5-flash" if api == "gemini" else body["model"]
+    plan = make_plan(api, body, model, True, n, None)
+    if scenario != "tool":
+        plan.text = prose(rng, rng.randint(200, 1600))
+    if scenario == "thinking":
+        plan.thinking = prose(rng, rng.randint(200, 800))
+    events = ENCODERS[api].events(plan, body)
+    raw_body = orjson.dumps(body)
+    head = [f"POST {path} HTTP/1.1", f"host: {host}", "accept: text/event-stream" if api != "gemini" else "accept: */*",
+            "accept-encoding: gzip, deflate", "content-type: application/json", "user-agent: bench-agent/1.0",
+            *(f"{k}: {v}" for k, v in headers), f"content-length: {len(raw_body)}"]
+    request = ("\r\n".join(head) + "\r\n\r\n").encode() + raw_body
+    rid = f"req_{n:08d}"
+    resp_head = ("HTTP/1.1 200 OK\r\ndate: Mon, 23 Nov 2026 03:00:00 GMT\r\n"
+                 "content-type: text/event-stream; charset=utf-8\r\ntransfer-encoding: chunked\r\n"
+                 f"connection: keep-alive\r\ncache-control: no-cache\r\nx-request-id: {rid}\r\n"
+                 "server: cloudflare\r\n\r\n").encode()
+    chunks = [resp_head]
+    for event, obj in events:
+        data = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        raw = _sse_bytes(event, data)
+        chunks.append(b"%x\r\n%s\r\n" % (len(raw), raw))
+    chunks.append(b"0\r\n\r\n")
+    return request, chunks, len(events)
+
+
+def reads_of(chunks: list[bytes], rng: random.Random) -> list[bytes]:
+    """SSL_read results: 1-3 server writes coalesced per record, sometimes split in two reads."""
+    reads: list[bytes] = [chunks[0]]
+    i = 1
+    while i < len(chunks):
+        k = rng.choice((1, 1, 1, 2, 3))
+        rec = b"".join(chunks[i : i + k])
+        i += k
+        if len(rec) > 64 and rng.random() < 0.1:
+            cut = rng.randint(1, len(rec) - 1)
+            reads += [rec[:cut], rec[cut:]]
+        else:
+            reads.append(rec)
+    return reads
+
+
+class SslTrace:
+    """Writes sslsniff lines: one SSL_DATA call (chunked at 16 KiB like the tool), SSL_CLOSE."""
+
+    CHUNK = 16384
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.ts = 10**12
+        self.call_id = 0
+        self.plaintext = 0
+
+    def data(self, pid: int, tid: int, conn: int, direction: str, data: bytes) -> None:
+        self.ts += 20_000
+        self.call_id += 1
+        self.plaintext += len(data)
+        func = "SSL_write" if direction == "write" else "SSL_read"
+        pieces = [data[i : i + self.CHUNK] for i in range(0, len(data), self.CHUNK)] or [b""]
+        for seq, piece in enumerate(pieces):
+            line = {"type": "SSL_DATA", "ts_ns": self.ts, "pid": pid, "tid": tid, "uid": 1000, "comm": "agent",
+                    "dir": direction, "func": func, "conn": conn, "fd": 7, "call_id": self.call_id,
+                    "latency_ns": 4_000, "len": len(data), "seq": seq, "offset": seq * self.CHUNK,
+                    "last": seq == len(pieces) - 1, "truncated": 0, "data": base64.b64encode(piece).decode()}
+            self.f.write(orjson.dumps(line) + b"\n")
+
+    def close(self, pid: int, tid: int, conn: int) -> None:
+        self.ts += 20_000
+        line = {"type": "SSL_CLOSE", "ts_ns": self.ts, "pid": pid, "tid": tid, "uid": 1000, "comm": "agent",
+                "conn": conn, "func": "SSL_free"}
+        self.f.write(orjson.dumps(line) + b"\n")
+
+
+APIS = ("openai_chat", "anthropic", "gemini")
+
+
+def connection_calls(
+    rng: random.Random, conn_no: int, ncalls: int, first: int
+) -> Iterator[tuple[str, bytes] | None]:
+    """The TLS calls of one keep-alive connection doing `ncalls` streaming calls; None = close."""
+    api = APIS[conn_no % len(APIS)]
+    for k in range(ncalls):
+        request, chunks, _ = one_call(api, rng, first + k)
+        yield "write", request
+        for rec in reads_of(chunks, rng):
+            yield "read", rec
+    yield None
+
+
+def write_llm_trace(path: Path, ncalls: int, concurrency: int = 8, seed: int = 1) -> dict[str, int]:
+    """`ncalls` streaming calls over keep-alive connections (1-8 calls each), `concurrency`
+    connections interleaved call by call at any time, across 4 processes."""
+    rng = random.Random(seed)
+    with path.open("wb") as f:
+        w = SslTrace(f)
+        active: list[tuple[int, int, int, Iterator[tuple[str, bytes] | None]]] = []
+        made = conn_no = 0
+        while made < ncalls or active:
+            while made < ncalls and len(active) < concurrency:
+                k = min(rng.randint(1, 8), ncalls - made)
+                pid = 4000 + conn_no % 4
+                active.append((pid, pid + 1 + conn_no % 3, 0x7F00_0000_0000 + conn_no * 0x1000,
+                               connection_calls(rng, conn_no, k, made)))
+                made += k
+                conn_no += 1
+            i = rng.randrange(len(active))
+            pid, tid, conn, calls = active[i]
+            step = next(calls)
+            if step is None:
+                w.close(pid, tid, conn)
+                active.pop(i)
+            else:
+                w.data(pid, tid, conn, *step)
+    return {"calls": ncalls, "connections": conn_no, "plaintext": w.plaintext}
+
+
+def write_open_conns_trace(path: Path, nconns: int, seed: int = 2) -> dict[str, int]:
+    """`nconns` connections, each sends its request and reads half of its streamed response
+    before any finishes; then each finishes and closes."""
+    rng = random.Random(seed)
+    conns = []
+    with path.open("wb") as f:
+        w = SslTrace(f)
+        for c in range(nconns):
+            request, chunks, _ = one_call(APIS[c % 3], rng, c)
+            reads = reads_of(chunks, rng)
+            pid, conn = 5000 + c % 16, 0x7E00_0000_0000 + c * 0x1000
+            w.data(pid, pid, conn, "write", request)
+            half = max(2, len(reads) // 2)
+            for rec in reads[:half]:
+                w.data(pid, pid, conn, "read", rec)
+            conns.append((pid, conn, reads[half:]))
+        for pid, conn, rest in conns:
+            for rec in rest:
+                w.data(pid, pid, conn, "read", rec)
+            w.close(pid, pid, conn)
+    return {"calls": nconns, "connections": nconns, "plaintext": w.plaintext}
+
+
+# --- measurement ------------------------------------------------------------------------------
+
+
 def bare_loop(path: Path) -> tuple[int, float]:
+    """Read the file in 256 KiB chunks, split lines, orjson-parse each: the floor."""
     t0 = time.perf_counter()
     n = 0
     loads = orjson.loads
@@ -64,42 +316,178 @@ def bare_loop(path: Path) -> tuple[int, float]:
     return n, time.perf_counter() - t0
 
 
-def pipeline(path: Path) -> tuple[int, float]:
+def pipeline(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple[int, dict[str, int], float]:
+    """Replay `path` through a ReplayRunner with the analyzers; (events out, kinds, seconds)."""
+    kinds: dict[str, int] = {}
+
     async def run() -> int:
         n = 0
-        runner = ReplayRunner.builder().file(path).analyzer(NoOp()).analyzer(NoOp()).build()
+        runner = ReplayRunner.builder().file(path).analyzers(*analyzers()).build()
         async with runner:
             async for batch in runner.batches():
                 n += len(batch)
+                for ev in batch:
+                    k = ev.payload.kind
+                    if k != "exec" and k != "file_open" and k != "tls_data":
+                        kinds[k] = kinds.get(k, 0) + 1
         return n
 
     t0 = time.perf_counter()
     n = anyio.run(run)
-    return n, time.perf_counter() - t0
+    return n, kinds, time.perf_counter() - t0
 
 
-def report(name: str, path: Path) -> None:
+def analyzers_only(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple[int, dict[str, int], float]:
+    """Decode `path` batch by batch (untimed), time only the analyzer chain over the batches."""
+    lines = path.read_bytes().split(b"\n")[:-1]
+    decoder = AutoDecoder(RunnerStats())
+    chain = AnalyzerChain(analyzers(), strict=True)
+    kinds: dict[str, int] = {}
+    n = 0
+    spent = 0.0
+    with gc_like_runner():
+        for i in range(0, len(lines), 1024):
+            events: list[Event] = []
+            for line in lines[i : i + 1024]:
+                decoder.decode(line, events)
+            t0 = time.perf_counter()
+            out = chain.process(events)
+            spent += time.perf_counter() - t0
+            n += len(out)
+            for ev in out:
+                kinds[ev.payload.kind] = kinds.get(ev.payload.kind, 0) + 1
+            del events, out
+        t0 = time.perf_counter()
+        out = chain.finish()
+        spent += time.perf_counter() - t0
+    for ev in out:
+        kinds[ev.payload.kind] = kinds.get(ev.payload.kind, 0) + 1
+    return n + len(out), kinds, spent
+
+
+@contextmanager
+def gc_like_runner() -> Iterator[None]:
+    """The GC setting a Runner applies while it streams (runners/base.py)."""
+    _gc_enter()
+    try:
+        yield
+    finally:
+        _gc_exit()
+
+
+def best(runs: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The fastest run (the last element of each tuple is the time)."""
+    return min(runs, key=lambda r: r[-1])
+
+
+def report_events(name: str, path: Path, repeat: int) -> dict[str, float]:
     size_mb = path.stat().st_size / 1e6
-    bn, bt = bare_loop(path)
-    pn, pt = pipeline(path)
+    bare, pipe = [], []
+    for _ in range(repeat):  # interleaved, best of `repeat`
+        bare.append(bare_loop(path))
+        pipe.append(pipeline(path, lambda: [NoOp(), NoOp()]))
+    bn, bt = best(bare)
+    pn, _, pt = best(pipe)
     assert bn == pn, (bn, pn)
-    print(f"{name}: {pn} events, {size_mb:.0f} MB")
+    print(f"{name}: {pn:,} events, {size_mb:.0f} MB, best of {repeat}")
     print(f"  bare orjson loop : {bn / bt:>10,.0f} events/s {size_mb / bt:8.1f} MB/s")
     print(f"  runner pipeline  : {pn / pt:>10,.0f} events/s {size_mb / pt:8.1f} MB/s  ({pt / bt:.2f}x the bare loop)")
+    return {"bare": bn / bt, "pipeline": pn / pt, "ratio": pt / bt}
+
+
+def report_llm(path: Path, info: dict[str, int], repeat: int) -> None:
+    size_mb = path.stat().st_size / 1e6
+    plain_mb = info["plaintext"] / 1e6
+    ncalls = info["calls"]
+    variants: dict[str, Callable[[], list[Analyzer]]] = {
+        "tls_analyzers()": lambda: tls_analyzers(),
+        "tls_analyzers(keep_sse=True)": lambda: tls_analyzers(keep_sse=True),
+    }
+    results: dict[str, list[tuple[int, dict[str, int], float]]] = {k: [] for k in variants}
+    chain_only: dict[str, list[tuple[int, dict[str, int], float]]] = {k: [] for k in variants}
+    bare = []
+    for _ in range(repeat):
+        bare.append(bare_loop(path))
+        for name, make in variants.items():
+            results[name].append(pipeline(path, make))
+            chain_only[name].append(analyzers_only(path, make))
+    bn, bt = best(bare)
+    print(f"LLM trace: {ncalls:,} streaming calls on {info['connections']:,} connections, {bn:,} sslsniff lines, "
+          f"{size_mb:.0f} MB of lines, {plain_mb:.0f} MB of TLS plaintext, best of {repeat}")
+    print(f"  bare orjson loop             : {bn / bt:>9,.0f} lines/s  {plain_mb / bt:7.1f} MB/s plaintext")
+    for name, runs in results.items():
+        _, kinds, t = best(runs)
+        calls = kinds.get("llm_call", 0)
+        assert calls == ncalls, (name, kinds)
+        extra = f", {kinds['sse_event']:,} SseMessage events" if kinds.get("sse_event") else ""
+        print(f"  {name:29s}: {calls / t:>9,.0f} calls/s  {plain_mb / t:7.1f} MB/s plaintext  "
+              f"({t:.2f} s, {t / bt:.1f}x the bare loop{extra})")
+    print("  analyzers alone (TlsData Events decoded beforehand, untimed):")
+    for name, runs in chain_only.items():
+        _, kinds, t = best(runs)
+        calls = kinds.get("llm_call", 0)
+        assert calls == ncalls, (name, kinds)
+        print(f"  {name:29s}: {calls / t:>9,.0f} calls/s  {plain_mb / t:7.1f} MB/s plaintext  ({t:.2f} s)")
+
+
+def rss_child(path: str, keep_sse: bool) -> None:
+    """Run in a fresh process: replay `path` through tls_analyzers(); print peak RSS (KiB)."""
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _, kinds, t = pipeline(Path(path), lambda: tls_analyzers(keep_sse=keep_sse))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"base_kib": base, "peak_kib": peak, "calls": kinds.get("llm_call", 0), "seconds": t}))
+
+
+def report_rss(path: Path, info: dict[str, int]) -> None:
+    size_mb = path.stat().st_size / 1e6
+    print(f"Open connections: {info['connections']:,} streaming calls all mid-stream at once "
+          f"({size_mb:.0f} MB of lines, {info['plaintext'] / 1e6:.0f} MB plaintext), fresh process each")
+    for keep_sse in (False, True):
+        out = subprocess.run([sys.executable, __file__, "--rss-child", str(path)] + (["--keep-sse"] if keep_sse else []),
+                             check=True, capture_output=True, text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        assert r["calls"] == info["calls"], r
+        name = "tls_analyzers(keep_sse=True)" if keep_sse else "tls_analyzers()"
+        print(f"  {name:29s}: peak RSS {r['peak_kib'] / 1024:6.1f} MiB (after imports {r['base_kib'] / 1024:.1f} MiB, "
+              f"+{(r['peak_kib'] - r['base_kib']) / 1024:.1f} MiB), {r['calls']:,} calls in {r['seconds']:.2f} s")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--small", type=int, default=1_000_000)
-    ap.add_argument("--tls", type=int, default=100_000)
+    ap.add_argument("--small", type=int, default=1_000_000, help="process-like events")
+    ap.add_argument("--tls", type=int, default=100_000, help="TLS-like events (4 KB payloads)")
+    ap.add_argument("--llm", type=int, default=10_000, help="streaming LLM calls")
+    ap.add_argument("--conns", type=int, default=1_000, help="connections open at once (RSS)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per variant; the best is reported")
+    ap.add_argument("--only", default="process,tls,llm,rss")
+    ap.add_argument("--rss-child", help=argparse.SUPPRESS)
+    ap.add_argument("--keep-sse", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child, args.keep_sse)
+        return
+    only = set(args.only.split(","))
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "process.jsonl"
-        write_process_trace(p, args.small)
-        report("process-like events", p)
-        t = Path(d) / "tls.jsonl"
-        write_tls_trace(t, args.tls)
-        report("TLS-like events (4 KB payloads)", t)
+        if "process" in only:
+            p = Path(d) / "process.jsonl"
+            write_process_trace(p, args.small)
+            report_events("process-like events", p, args.repeat)
+            p.unlink()
+        if "tls" in only:
+            t = Path(d) / "tls.jsonl"
+            write_tls_trace(t, args.tls)
+            report_events("TLS-like events (4 KB payloads)", t, args.repeat)
+            t.unlink()
+        if "llm" in only:
+            q = Path(d) / "llm.jsonl"
+            info = write_llm_trace(q, args.llm)
+            report_llm(q, info, args.repeat)
+            q.unlink()
+        if "rss" in only:
+            r = Path(d) / "open.jsonl"
+            info = write_open_conns_trace(r, args.conns)
+            report_rss(r, info)
 
 
 if __name__ == "__main__":

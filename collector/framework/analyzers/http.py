@@ -22,6 +22,7 @@ that the first `body_limit` bytes are kept and `*_truncated` is set, while `*_bo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from ..core.analyzer import Analyzer
 from ..core.events import Event, HttpExchange, SseMessage, TlsClose, TlsData
@@ -42,8 +43,20 @@ from ..protocols.reassembly import (
     ConnKey,
     Reassembler,
 )
+from ..protocols.sse import SseEvent
 
 SOURCE = "http"
+
+
+class SseConsumer(Protocol):
+    """Takes each SSE response's events together with its finished exchange (see `send_sse_to`)."""
+
+    def sse_begin_pass(self) -> None:
+        """The analyzer starts a pass (batch, tick, finish): forget what earlier passes sent."""
+
+    def sse_for_exchange(self, exchange: HttpExchange, items: list[tuple[SseEvent, int]], complete: bool) -> None:
+        """The SSE events of `exchange`'s response with the time of the TLS data that completed
+        each, in order; `complete`: none was dropped."""
 
 
 class HttpAnalyzer(Analyzer):
@@ -84,6 +97,21 @@ class HttpAnalyzer(Analyzer):
         )
         self.exchanges = 0
         self.sse_events = 0
+        self._sse_consumer: SseConsumer | None = None
+
+    def send_sse_to(
+        self, consumer: SseConsumer | None, *, max_events: int = 50_000, max_bytes: int = 64 * 1024 * 1024
+    ) -> None:
+        """Hand the SSE events of each `text/event-stream` response to `consumer` directly, with
+        the HttpExchange that finishes it, right before that exchange's Event is emitted: a
+        downstream analyzer that needs them whole (LlmAnalyzer) then needs no SseMessage Event
+        per SSE event. At most `max_events` events / `max_bytes` characters of data are kept per
+        response (beyond that `complete` is False). Independent of `sse` (the SseMessage Events).
+        """
+        self._sse_consumer = consumer
+        self.opts.keep_sse = consumer is not None
+        self.opts.keep_sse_events = max_events
+        self.opts.keep_sse_bytes = max_bytes
 
     def _new_stream(self, key: ConnKey) -> HttpStream:
         return HttpStream(self.opts)
@@ -91,11 +119,15 @@ class HttpAnalyzer(Analyzer):
     # --- analyzer protocol -----------------------------------------------------------------------
 
     def process(self, event: Event) -> Iterable[Event]:
+        if self._sse_consumer is not None:
+            self._sse_consumer.sse_begin_pass()
         out: list[Event] = []
         self._one(event, out)
         return out
 
     def process_batch(self, events: list[Event]) -> list[Event]:
+        if self._sse_consumer is not None:
+            self._sse_consumer.sse_begin_pass()
         out: list[Event] = []
         one = self._one
         for ev in events:
@@ -103,12 +135,16 @@ class HttpAnalyzer(Analyzer):
         return out
 
     def tick(self, now_ns: int) -> Iterable[Event]:
+        if self._sse_consumer is not None:
+            self._sse_consumer.sse_begin_pass()
         out: list[Event] = []
         for c in self.reassembler.tick(now_ns):
             self._close(c, c.last_ts, "idle timeout", False, out)
         return out
 
     def finish(self) -> Iterable[Event]:
+        if self._sse_consumer is not None:
+            self._sse_consumer.sse_begin_pass()
         out: list[Event] = []
         for c in self.reassembler.drain():
             self._close(c, c.last_ts, "capture ended", False, out)
@@ -162,9 +198,18 @@ class HttpAnalyzer(Analyzer):
         conn = c.key[1]
         for item in items:
             if type(item) is Exchange:
-                payload: HttpExchange | SseMessage = exchange_payload(item, conn)
+                exchange = exchange_payload(item, conn)
+                payload: HttpExchange | SseMessage = exchange
                 ts = item.end_ns
                 self.exchanges += 1
+                resp = item.response
+                if (
+                    self._sse_consumer is not None
+                    and resp is not None
+                    and resp.sse_kept is not None
+                    and (resp.sse_kept or resp.sse_overflow)
+                ):
+                    self._sse_consumer.sse_for_exchange(exchange, resp.sse_kept, not resp.sse_overflow)
             elif type(item) is SseItem:
                 e = item.event
                 payload = SseMessage(

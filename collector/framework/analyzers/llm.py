@@ -3,6 +3,8 @@
 Put it after the HTTP analyzer. It passes every event through unchanged, keeps the SseMessage
 Events of each in-flight response per (pid, conn, stream_id) until that request's final
 HttpExchange arrives, then runs the pure extractor (`collector.framework.llm.extract`).
+Attached to an HttpAnalyzer (`attach`, as `tls_analyzers()` does), it gets each response's SSE
+events directly with its exchange instead, and no SseMessage Event need be built per SSE event.
 State is bounded: at most `max_calls` responses tracked (oldest evicted), at most
 `max_events_per_call` events / `max_bytes_per_call` data bytes kept per response (beyond that
 the call is extracted from the exchange's body when whole, and marked partial otherwise), and
@@ -15,10 +17,16 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..core.analyzer import Analyzer
 from ..core.events import Event, HttpExchange, SseMessage
 from ..llm import extract
+from ..llm._common import SseItem
+from ..protocols.sse import SseEvent
+
+if TYPE_CHECKING:
+    from .http import HttpAnalyzer
 
 log = logging.getLogger("collector.analyzers.llm")
 
@@ -65,6 +73,21 @@ class LlmAnalyzer(Analyzer):
         self.source = source
         self.stats = LlmStats()
         self._pending: OrderedDict[Key, _Pending] = OrderedDict()
+        # Exchanges handed over by an attached HttpAnalyzer in its current pass, by id().
+        self._direct: dict[int, tuple[HttpExchange, list[tuple[SseEvent, int]], bool]] = {}
+
+    def attach(self, http: HttpAnalyzer) -> None:
+        """Take SSE events straight from `http` (which must run before this analyzer, in the same
+        chain) with each finished exchange: no SseMessage Events are needed for LLM extraction.
+        The per-response limits apply there; `http` may still emit SseMessage Events (`sse`)."""
+        http.send_sse_to(self, max_events=self.max_events_per_call, max_bytes=self.max_bytes_per_call)
+
+    def sse_begin_pass(self) -> None:
+        if self._direct:
+            self._direct.clear()
+
+    def sse_for_exchange(self, exchange: HttpExchange, items: list[tuple[SseEvent, int]], complete: bool) -> None:
+        self._direct[id(exchange)] = (exchange, items, complete)
 
     @property
     def tracked(self) -> int:
@@ -89,6 +112,10 @@ class LlmAnalyzer(Analyzer):
                 self._pending.popitem(last=False)
                 self.stats.evicted += 1
             pending = self._pending[key] = _Pending()
+            if sse.index > 0:
+                # This response's first events were dropped (evicted or timed out): what is
+                # left is not the whole stream, so prefer the body when it is whole.
+                pending.overflow = True
         else:
             if sse.index == 0 and pending.events:
                 # A new response began on this stream without the previous one's exchange.
@@ -111,15 +138,26 @@ class LlmAnalyzer(Analyzer):
         pending.nbytes += size
 
     def _call_for(self, event: Event, exchange: HttpExchange) -> Event | None:
-        pending = self._pending.pop((event.pid, exchange.conn, exchange.stream_id), None)
+        pending = self._pending.pop((event.pid, exchange.conn, exchange.stream_id), None) if self._pending else None
+        direct = self._direct.pop(id(exchange), None) if self._direct else None
+        if direct is not None and direct[0] is not exchange:
+            direct = None
         if exchange.method and exchange.method.upper() != "POST":
             return None
         try:
-            call = extract(
-                exchange,
-                pending.events if pending else (),
-                sse_complete=not (pending and pending.overflow),
-            )
+            if direct is not None:
+                _, items, complete = direct
+                if not complete:
+                    self.stats.overflowed += 1
+                call = extract(
+                    exchange, [SseItem(e.event, e.data, t) for e, t in items], sse_complete=complete
+                )
+            else:
+                call = extract(
+                    exchange,
+                    pending.events if pending else (),
+                    sse_complete=not (pending and pending.overflow),
+                )
         except Exception as exc:  # a malformed body must not stop the stream
             self.stats.errors += 1
             self.stats.last_error = repr(exc)

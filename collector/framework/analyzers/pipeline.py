@@ -31,7 +31,11 @@ def tls_analyzers(*, keep_tls: bool = False, keep_sse: bool = False) -> list[Ana
     By default the raw TLS data and per-chunk SSE events are dropped once analysed, leaving
     HTTP exchanges, LLM calls and the connection/tool events.
     """
-    chain: list[Analyzer] = [HttpAnalyzer(keep_tls=keep_tls), LlmAnalyzer()]
+    http = HttpAnalyzer(keep_tls=keep_tls, sse=keep_sse)
+    llm = LlmAnalyzer()
     if not keep_sse:
-        chain.append(DropKinds("sse_event"))
-    return chain
+        # The LLM analyzer takes the SSE events straight from the HTTP one: no SseMessage Event
+        # is built per SSE event only to be dropped at the end of the chain.
+        llm.attach(http)
+        return [http, llm, DropKinds("sse_event")]
+    return [http, llm]

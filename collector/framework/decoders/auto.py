@@ -17,14 +17,16 @@ class AutoDecoder:
         self._events = EventJsonDecoder()
         self._process = ProcessToolDecoder(self.stats, boot_offset_ns)
         self._ssl = SslToolDecoder(self.stats, boot_offset_ns)
+        self._ssl_decode = self._ssl.decode
+        self._process_decode = self._process.decode
 
     def decode(self, line: bytes, out: list[Event]) -> None:
         if line.startswith(b'{"type":'):
-            head = line[9:16]
-            if head.startswith((b"SSL_", b"ATTACH")) or b'"tool":"sslsniff"' in line[:200]:
-                self._ssl.decode(line, out)
+            # The type name starts at byte 9; bytes.find with bounds searches line[:200] uncopied.
+            if line.startswith((b"SSL_", b"ATTACH"), 9) or line.find(b'"tool":"sslsniff"', 0, 200) >= 0:
+                self._ssl_decode(line, out)
             else:
-                self._process.decode(line, out)
+                self._process_decode(line, out)
         elif b'"payload"' in line:
             self._events.decode(line, out)
         elif b'"SSL_' in line:

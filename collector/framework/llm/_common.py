@@ -194,7 +194,7 @@ class CallBuilder:
         self.thinking: list[str] = []
         self.tools: dict[Any, _ToolAcc] = {}
         self.stop_reason = ""
-        self.usage = TokenUsage()
+        self.usage: dict[str, int] = {}  # TokenUsage fields known so far (built once, in build)
         self.response_id = ""
         self.response_model = ""
         self.error = ""
@@ -241,9 +241,10 @@ class CallBuilder:
 
     def set_usage(self, **values: int | None) -> None:
         """Set the usage fields that are known (None leaves a field as is)."""
+        usage = self.usage
         for key, value in values.items():
             if value is not None:
-                setattr(self.usage, key, value)
+                usage[key] = value
 
     def set_error(self, found: tuple[str, str] | None) -> None:
         if found and not self.error:
@@ -255,7 +256,7 @@ class CallBuilder:
             thinking="".join(self.thinking),
             tool_calls=[acc.result() for acc in self.tools.values()],
             stop_reason=self.stop_reason,
-            usage=self.usage,
+            usage=TokenUsage(**self.usage),
             response_id=self.response_id,
             response_model=self.response_model,
             error=self.error,

@@ -248,7 +248,7 @@ class _Side:
             self._parse_error(exc)
         else:
             self.fed += len(data)
-            self.tail = (self.tail + data)[-3:]
+            self.tail = data[-3:] if len(data) >= 3 else (self.tail + data)[-3:]
         return None
 
     def _head_without_body(self, data: bytes) -> bytes:

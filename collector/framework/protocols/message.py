@@ -28,10 +28,21 @@ def header_text(b: bytes) -> str:
 
 @dataclass(slots=True)
 class BodyOptions:
+    """How bodies are handled.
+
+    `sse`: parse `text/event-stream` responses and append an `SseItem` per event to `out`.
+    `keep_sse`: parse them and keep (event, ts) pairs on the response (`HttpMessage.sse_kept`,
+    at most `keep_sse_events` items / `keep_sse_bytes` characters of data, beyond that
+    `sse_overflow` is set), for a consumer that wants them with the finished exchange.
+    """
+
     limit: int = DEFAULT_BODY_LIMIT
     max_decoded: int = DEFAULT_MAX_DECODED
     decode: bool = True
     sse: bool = True
+    keep_sse: bool = False
+    keep_sse_events: int = 50_000
+    keep_sse_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -67,6 +78,11 @@ class HttpMessage:
     sse: SseParser | None = None
     stream_id: int | None = None
     wire_size: int = 0
+    sse_emit: bool = True
+    sse_kept: list[tuple[SseEvent, int]] | None = None  # (event, ts) when opts.keep_sse
+    sse_kept_bytes: int = 0
+    sse_overflow: bool = False
+    sse_limits: tuple[int, int] = (0, 0)
 
     def header(self, name: str) -> str | None:
         """First value of a header (case-insensitive)."""
@@ -88,10 +104,14 @@ class HttpMessage:
                     self.decoder = ContentDecoder(encodings, max_output=opts.max_decoded)
                     if self.decoder.error:
                         self.error = self.decoder.error
-        if opts.sse and not self.is_request:
+        if (opts.sse or opts.keep_sse) and not self.is_request:
             ct = self.header("content-type")
             if ct and ct.split(";", 1)[0].strip().lower() == "text/event-stream":
                 self.sse = SseParser()
+                self.sse_emit = opts.sse
+                if opts.keep_sse:
+                    self.sse_kept = []
+                    self.sse_limits = (opts.keep_sse_events, opts.keep_sse_bytes)
 
     def add_body(self, data: bytes, ts: int, out: list[object]) -> None:
         self.wire_size += len(data)
@@ -99,11 +119,13 @@ class HttpMessage:
         if body is None:
             return
         if self.decoder is None:
-            pieces: list[bytes] = [data]
-        else:
-            pieces = self.decoder.feed(data)
-            if self.decoder.error and not self.error:
-                self.error = self.decoder.error
+            body.add(data)
+            if self.sse is not None:
+                self._sse(data, ts, out)
+            return
+        pieces = self.decoder.feed(data)
+        if self.decoder.error and not self.error:
+            self.error = self.decoder.error
         for piece in pieces:
             body.add(piece)
             if self.sse is not None:
@@ -113,8 +135,22 @@ class HttpMessage:
         sse = self.sse
         assert sse is not None
         base = sse.count
-        for i, ev in enumerate(sse.feed(piece)):
-            out.append(SseItem(self.stream_id, base + i, ev, ts))
+        events = sse.feed(piece)
+        if not events:
+            return
+        if self.sse_emit:
+            sid = self.stream_id
+            out.extend([SseItem(sid, base + i, ev, ts) for i, ev in enumerate(events)])
+        kept = self.sse_kept
+        if kept is not None:
+            max_events, max_bytes = self.sse_limits
+            for ev in events:
+                size = len(ev.data)
+                if len(kept) >= max_events or self.sse_kept_bytes + size > max_bytes:
+                    self.sse_overflow = True
+                    continue
+                kept.append((ev, ts))
+                self.sse_kept_bytes += size
 
     def end_body(self, ts: int, out: list[object]) -> None:
         """The message is complete: flush the decoder."""

@@ -57,6 +57,69 @@ class SseParser:
         out: list[SseEvent] = []
         if not data:
             return out
+        if (
+            self._started
+            and not self._pending
+            and not self._data
+            and not self._event
+            and not self._skip_lf
+            and not self._truncated
+            and not self._line_truncated
+            and self._retry is None
+            and b"\r" not in data
+        ):
+            return self._feed_blocks(data, out)
+        return self._feed_lines(data, out)
+
+    def _feed_blocks(self, data: bytes, out: list[SseEvent]) -> list[SseEvent]:
+        """Fast path at an event boundary for LF-only input: whole events of the usual shapes
+        (`data: X` or `event: E` + `data: X`, one line each) are taken a block at a time, exactly
+        as the line loop would take them; at the first other shape the line loop takes over."""
+        blocks = data.split(b"\n\n")
+        tail = blocks.pop()
+        pos = 0
+        limit = self.max_event_size
+        for block in blocks:
+            if block[:5] == b"data:":
+                value = block[5:]
+                event = b""
+            elif block[:6] == b"event:":
+                nl = block.find(b"\n")
+                if nl < 0:
+                    break
+                value = block[nl + 1 :]
+                if value[:5] != b"data:":
+                    break
+                value = value[5:]
+                event = block[6:nl]
+                if event[:1] == b" ":
+                    event = event[1:]
+            else:
+                break
+            if b"\n" in value:
+                break
+            if value[:1] == b" ":
+                value = value[1:]
+            if len(value) + 1 > limit:
+                break
+            out.append(
+                SseEvent(
+                    event.decode("utf-8", "replace") if event else "message",
+                    value.decode("utf-8", "replace"),
+                    _text(self._last_id) if self._last_id else None,
+                    None,
+                    False,
+                )
+            )
+            self.count += 1
+            pos += len(block) + 2
+        else:
+            if tail:
+                self._feed_lines(tail, out)
+            return out
+        return self._feed_lines(data[pos:], out)
+
+    def _feed_lines(self, data: bytes, out: list[SseEvent]) -> list[SseEvent]:
         if not self._started:
             data = self._bom + data
             if len(data) < 3 and _BOM.startswith(data):
