@@ -14,8 +14,11 @@ trust the ratios within one run more than absolute figures):
   MB/s of TLS plaintext; then the peak RSS of a fresh process replaying a trace in which 1,000
   connections are all open and mid-stream before any finishes.
 
+Rates are per second of the process's CPU time (`--wall` for wall-clock time): on a shared
+machine that stays meaningful when other work competes for the cores.
+
 Usage: .venv/bin/python scripts/bench_pipeline.py [--small N] [--tls N] [--llm N] [--conns N]
-       [--repeat R] [--only process,tls,llm,rss]
+       [--repeat R] [--only process,tls,llm,rss] [--wall]
 """
 
 from __future__ import annotations
@@ -40,12 +43,17 @@ import orjson
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+    sys.path.append(str(REPO))  # after PYTHONPATH: --baseline children import an older collector/
 
 from collector import Analyzer, AnalyzerChain, Event, ReplayRunner, RunnerStats  # noqa: E402
 from collector.framework.analyzers.pipeline import tls_analyzers  # noqa: E402
 from collector.framework.decoders.auto import AutoDecoder  # noqa: E402
-from collector.framework.runners.base import _gc_enter, _gc_exit  # noqa: E402
+
+try:  # absent from revisions measured with --baseline
+    from collector.framework.runners.base import _gc_enter, _gc_exit
+except ImportError:
+    def _gc_enter() -> None: ...
+    def _gc_exit() -> None: ...
 from tests.fixtures.llm_server import ENCODERS, _sse_bytes, make_plan  # noqa: E402
 
 
@@ -300,9 +308,14 @@ def write_open_conns_trace(path: Path, nconns: int, seed: int = 2) -> dict[str, 
 # --- measurement ------------------------------------------------------------------------------
 
 
+# Rates are per second of this process's CPU time by default: the machines are shared, and CPU
+# time counts only our own work (wall-clock figures with --wall).
+clock = time.process_time
+
+
 def bare_loop(path: Path) -> tuple[int, float]:
     """Read the file in 256 KiB chunks, split lines, orjson-parse each: the floor."""
-    t0 = time.perf_counter()
+    t0 = clock()
     n = 0
     loads = orjson.loads
     with path.open("rb") as f:
@@ -313,7 +326,7 @@ def bare_loop(path: Path) -> tuple[int, float]:
             for line in lines:
                 loads(line)
                 n += 1
-    return n, time.perf_counter() - t0
+    return n, clock() - t0
 
 
 def pipeline(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple[int, dict[str, int], float]:
@@ -332,9 +345,9 @@ def pipeline(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple[int, 
                         kinds[k] = kinds.get(k, 0) + 1
         return n
 
-    t0 = time.perf_counter()
+    t0 = clock()
     n = anyio.run(run)
-    return n, kinds, time.perf_counter() - t0
+    return n, kinds, clock() - t0
 
 
 def analyzers_only(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple[int, dict[str, int], float]:
@@ -350,16 +363,16 @@ def analyzers_only(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple
             events: list[Event] = []
             for line in lines[i : i + 1024]:
                 decoder.decode(line, events)
-            t0 = time.perf_counter()
+            t0 = clock()
             out = chain.process(events)
-            spent += time.perf_counter() - t0
+            spent += clock() - t0
             n += len(out)
             for ev in out:
                 kinds[ev.payload.kind] = kinds.get(ev.payload.kind, 0) + 1
             del events, out
-        t0 = time.perf_counter()
+        t0 = clock()
         out = chain.finish()
-        spent += time.perf_counter() - t0
+        spent += clock() - t0
     for ev in out:
         kinds[ev.payload.kind] = kinds.get(ev.payload.kind, 0) + 1
     return n + len(out), kinds, spent
@@ -380,22 +393,64 @@ def best(runs: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     return min(runs, key=lambda r: r[-1])
 
 
-def report_events(name: str, path: Path, repeat: int) -> dict[str, float]:
+class Baseline:
+    """An older revision's `collector/` package, measured in child processes of this run."""
+
+    def __init__(self, rev: str, tmp: str) -> None:
+        self.rev = rev
+        self.root = Path(tmp) / "baseline"
+        self.root.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "collector"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(self.root)], input=archive, check=True)
+        self.label = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True,
+                                    capture_output=True, text=True).stdout.strip()
+
+    def measure(self, what: str, path: Path, wall: bool) -> tuple[int, dict[str, int], float]:
+        env = {**os.environ, "PYTHONPATH": f"{self.root}{os.pathsep}{REPO}"}
+        cmd = [sys.executable, __file__, "--child", what, str(path)] + (["--wall"] if wall else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=self.root).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        assert r["collector"].startswith(str(self.root)), r
+        return r["n"], r["kinds"], r["seconds"]
+
+
+CHILD_MEASURES: dict[str, Callable[[Path], tuple[int, dict[str, int], float]]] = {
+    "noop": lambda p: pipeline(p, lambda: [NoOp(), NoOp()]),
+    "llm": lambda p: pipeline(p, lambda: tls_analyzers()),
+    "llm-keep-sse": lambda p: pipeline(p, lambda: tls_analyzers(keep_sse=True)),
+    "llm-analyzers": lambda p: analyzers_only(p, lambda: tls_analyzers()),
+}
+
+
+def child_measure(what: str, path: str) -> None:
+    import collector
+
+    n, kinds, t = CHILD_MEASURES[what](Path(path))
+    print(json.dumps({"n": n, "kinds": kinds, "seconds": t, "collector": collector.__file__}))
+
+
+def report_events(name: str, path: Path, repeat: int, baseline: Baseline | None, wall: bool) -> None:
     size_mb = path.stat().st_size / 1e6
-    bare, pipe = [], []
+    bare, pipe, base = [], [], []
     for _ in range(repeat):  # interleaved, best of `repeat`
         bare.append(bare_loop(path))
         pipe.append(pipeline(path, lambda: [NoOp(), NoOp()]))
+        if baseline:
+            base.append(baseline.measure("noop", path, wall))
     bn, bt = best(bare)
     pn, _, pt = best(pipe)
     assert bn == pn, (bn, pn)
     print(f"{name}: {pn:,} events, {size_mb:.0f} MB, best of {repeat}")
-    print(f"  bare orjson loop : {bn / bt:>10,.0f} events/s {size_mb / bt:8.1f} MB/s")
-    print(f"  runner pipeline  : {pn / pt:>10,.0f} events/s {size_mb / pt:8.1f} MB/s  ({pt / bt:.2f}x the bare loop)")
-    return {"bare": bn / bt, "pipeline": pn / pt, "ratio": pt / bt}
+    print(f"  bare orjson loop  : {bn / bt:>10,.0f} events/s {size_mb / bt:8.1f} MB/s")
+    print(f"  runner pipeline   : {pn / pt:>10,.0f} events/s {size_mb / pt:8.1f} MB/s  ({pt / bt:.2f}x the bare loop)")
+    if baseline:
+        xn, _, xt = best(base)
+        assert xn == pn, (xn, pn)
+        print(f"  same, at {baseline.label:8s}: {xn / xt:>10,.0f} events/s {size_mb / xt:8.1f} MB/s  ({xt / bt:.2f}x the bare loop)")
 
 
-def report_llm(path: Path, info: dict[str, int], repeat: int) -> None:
+def report_llm(path: Path, info: dict[str, int], repeat: int, baseline: Baseline | None, wall: bool) -> None:
     size_mb = path.stat().st_size / 1e6
     plain_mb = info["plaintext"] / 1e6
     ncalls = info["calls"]
@@ -411,6 +466,10 @@ def report_llm(path: Path, info: dict[str, int], repeat: int) -> None:
         for name, make in variants.items():
             results[name].append(pipeline(path, make))
             chain_only[name].append(analyzers_only(path, make))
+        if baseline:
+            results.setdefault(f"tls_analyzers() at {baseline.label}", []).append(baseline.measure("llm", path, wall))
+            chain_only.setdefault(f"tls_analyzers() at {baseline.label}", []).append(
+                baseline.measure("llm-analyzers", path, wall))
     bn, bt = best(bare)
     print(f"LLM trace: {ncalls:,} streaming calls on {info['connections']:,} connections, {bn:,} sslsniff lines, "
           f"{size_mb:.0f} MB of lines, {plain_mb:.0f} MB of TLS plaintext, best of {repeat}")
@@ -438,16 +497,22 @@ def rss_child(path: str, keep_sse: bool) -> None:
     print(json.dumps({"base_kib": base, "peak_kib": peak, "calls": kinds.get("llm_call", 0), "seconds": t}))
 
 
-def report_rss(path: Path, info: dict[str, int]) -> None:
+def report_rss(path: Path, info: dict[str, int], baseline: Baseline | None) -> None:
     size_mb = path.stat().st_size / 1e6
     print(f"Open connections: {info['connections']:,} streaming calls all mid-stream at once "
           f"({size_mb:.0f} MB of lines, {info['plaintext'] / 1e6:.0f} MB plaintext), fresh process each")
-    for keep_sse in (False, True):
-        out = subprocess.run([sys.executable, __file__, "--rss-child", str(path)] + (["--keep-sse"] if keep_sse else []),
-                             check=True, capture_output=True, text=True).stdout
+    runs: list[tuple[str, list[str], dict[str, str]]] = [
+        ("tls_analyzers()", [], {}),
+        ("tls_analyzers(keep_sse=True)", ["--keep-sse"], {}),
+    ]
+    if baseline:
+        runs.append((f"tls_analyzers() at {baseline.label}", [],
+                     {"PYTHONPATH": f"{baseline.root}{os.pathsep}{REPO}"}))
+    for name, flags, env in runs:
+        out = subprocess.run([sys.executable, __file__, "--rss-child", str(path), *flags], check=True,
+                             capture_output=True, text=True, env={**os.environ, **env}).stdout
         r = json.loads(out.strip().splitlines()[-1])
         assert r["calls"] == info["calls"], r
-        name = "tls_analyzers(keep_sse=True)" if keep_sse else "tls_analyzers()"
         print(f"  {name:29s}: peak RSS {r['peak_kib'] / 1024:6.1f} MiB (after imports {r['base_kib'] / 1024:.1f} MiB, "
               f"+{(r['peak_kib'] - r['base_kib']) / 1024:.1f} MiB), {r['calls']:,} calls in {r['seconds']:.2f} s")
 
@@ -460,34 +525,45 @@ def main() -> None:
     ap.add_argument("--conns", type=int, default=1_000, help="connections open at once (RSS)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per variant; the best is reported")
     ap.add_argument("--only", default="process,tls,llm,rss")
+    ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
+    ap.add_argument("--baseline", metavar="REV", help="also measure this git revision's collector/ (child processes)")
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--keep-sse", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global clock
+    if args.wall:
+        clock = time.perf_counter
     if args.rss_child:
         rss_child(args.rss_child, args.keep_sse)
         return
+    if args.child:
+        child_measure(*args.child)
+        return
     only = set(args.only.split(","))
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
+          f"rates per second of {'wall-clock' if args.wall else 'CPU'} time")
     with tempfile.TemporaryDirectory() as d:
+        baseline = Baseline(args.baseline, d) if args.baseline else None
         if "process" in only:
             p = Path(d) / "process.jsonl"
             write_process_trace(p, args.small)
-            report_events("process-like events", p, args.repeat)
+            report_events("process-like events", p, args.repeat, baseline, args.wall)
             p.unlink()
         if "tls" in only:
             t = Path(d) / "tls.jsonl"
             write_tls_trace(t, args.tls)
-            report_events("TLS-like events (4 KB payloads)", t, args.repeat)
+            report_events("TLS-like events (4 KB payloads)", t, args.repeat, baseline, args.wall)
             t.unlink()
         if "llm" in only:
             q = Path(d) / "llm.jsonl"
             info = write_llm_trace(q, args.llm)
-            report_llm(q, info, args.repeat)
+            report_llm(q, info, args.repeat, baseline, args.wall)
             q.unlink()
         if "rss" in only:
             r = Path(d) / "open.jsonl"
             info = write_open_conns_trace(r, args.conns)
-            report_rss(r, info)
+            report_rss(r, info, baseline)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
 def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
     if not isinstance(chunk, dict):
         return
-    b.set_error(error_of(chunk))
-    b.set_ids(_get(chunk, "responseId", "response_id"), _get(chunk, "modelVersion", "model_version"))
+    if "error" in chunk or chunk.get("type") == "error":  # else error_of finds nothing
+        b.set_error(error_of(chunk))
+    if not (b.response_id and b.response_model):  # set_ids keeps the first ones
+        b.set_ids(_get(chunk, "responseId", "response_id"), _get(chunk, "modelVersion", "model_version"))
     candidates = chunk.get("candidates") or []
     candidate = next(
         (c for c in candidates if isinstance(c, dict) and c.get("index", 0) == 0), None

@@ -78,8 +78,10 @@ class ChatCompletions(WireFormat):
             obj = loads(data)
             if not isinstance(obj, dict):
                 continue
-            b.set_error(error_of(obj))
-            b.set_ids(obj.get("id"), obj.get("model"))
+            if "error" in obj or obj.get("type") == "error":  # else error_of finds nothing
+                b.set_error(error_of(obj))
+            if not (b.response_id and b.response_model):  # set_ids keeps the first ones
+                b.set_ids(obj.get("id"), obj.get("model"))
             for choice in obj.get("choices") or []:
                 if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                     continue
