@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/syscall.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -249,8 +252,15 @@ static const char *func_name(unsigned f)
 /* state */
 
 static struct sslsniff_bpf *skel;
-static struct bpf_link **links;
+/* uprobe links: either libbpf perf-event links (one per symbol, program and
+ * file) or raw uprobe_multi link fds (one per program and file) */
+struct ulink {
+	struct bpf_link *bl;
+	int fd;
+};
+static struct ulink *links;
 static size_t nlinks, links_cap;
+static bool use_multi; /* the uprobe programs are loaded for uprobe_multi links */
 static int ncpus;
 static unsigned long long *cur_kid, *cur_call;
 static unsigned long long call_seq;
@@ -324,7 +334,7 @@ static struct known_file *known_add(dev_t dev, ino_t ino)
 	return &known[nknown++];
 }
 
-static void link_add(struct bpf_link *l)
+static void link_add(struct bpf_link *l, int fd)
 {
 	if (nlinks == links_cap) {
 		links_cap = links_cap ? links_cap * 2 : 64;
@@ -334,7 +344,82 @@ static void link_add(struct bpf_link *l)
 			exit(1);
 		}
 	}
-	links[nlinks++] = l;
+	links[nlinks++] = (struct ulink){ .bl = l, .fd = fd };
+}
+
+static void link_close(struct ulink *l)
+{
+	if (l->bl)
+		bpf_link__destroy(l->bl);
+	else if (l->fd >= 0)
+		close(l->fd);
+	l->bl = NULL;
+	l->fd = -1;
+}
+
+static struct ulink *closing;
+static size_t nclosing, next_close;
+
+static void *close_worker(void *arg)
+{
+	size_t i;
+	while ((i = __atomic_fetch_add(&next_close, 1, __ATOMIC_RELAXED)) < nclosing)
+		link_close(&closing[i]);
+	return NULL;
+}
+
+/*
+ * Detach the links in first[] (libbpf links, set to NULL) and all uprobe
+ * links, and return when all are gone.  Releasing a link waits in the kernel
+ * for RCU grace periods (uprobe_unregister_sync for uprobes,
+ * tracepoint_synchronize_unregister for perf-event tracepoints: 70-100 ms
+ * each here).  The links are closed from up to MAX_CLOSERS threads so these
+ * waits overlap: fully for uprobe_multi links, partly for perf-event links
+ * (tracepoints, per-probe uprobes), whose teardown holds the kernel's
+ * event_mutex while it waits.  first[] are started first: they are the slow
+ * serialized ones.
+ */
+#define MAX_CLOSERS 32
+static void links_close_all(struct bpf_link **first[], size_t nfirst)
+{
+	pthread_t th[MAX_CLOSERS];
+	size_t n = nfirst + nlinks, started = 0;
+
+	closing = calloc(n ? n : 1, sizeof(*closing));
+	if (!closing) {
+		for (size_t i = 0; i < nfirst; i++) {
+			bpf_link__destroy(*first[i]);
+			*first[i] = NULL;
+		}
+		for (size_t i = 0; i < nlinks; i++)
+			link_close(&links[i]);
+		nlinks = 0;
+		return;
+	}
+	for (size_t i = 0; i < nfirst; i++) {
+		closing[i] = (struct ulink){ .bl = *first[i], .fd = -1 };
+		*first[i] = NULL;
+	}
+	memcpy(closing + nfirst, links, nlinks * sizeof(*links));
+	nlinks = 0;
+	nclosing = n;
+	next_close = 0;
+	if (n > 1) {
+		sigset_t all, old;
+		sigfillset(&all);
+		/* signals stay with the main thread */
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		while (started + 1 < (n < MAX_CLOSERS ? n : MAX_CLOSERS) &&
+		       !pthread_create(&th[started], NULL, close_worker, NULL))
+			started++;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	close_worker(NULL);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	free(closing);
+	closing = NULL;
+	nclosing = 0;
 }
 
 /* Which of our symbols does this ELF file define (as functions)? Returns a
@@ -407,8 +492,228 @@ static struct bpf_link *attach_one(struct bpf_program *prog, const char *path, s
 	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo);
 	if (!l)
 		return NULL;
-	link_add(l);
+	link_add(l, -1);
 	return l;
+}
+
+/*
+ * uprobe_multi links (kernel >= 6.6): all probes of one program in one file
+ * in one link, registered in one bpf() call and unregistered with a single
+ * RCU wait when the link is closed.  libbpf 1.1.2 cannot create them, so the
+ * link is made with the raw BPF_LINK_CREATE command.  The struct mirrors
+ * union bpf_attr.link_create of the kernel uapi (include/uapi/linux/bpf.h,
+ * >= 6.6; the installed linux/bpf.h may predate the uprobe_multi member).
+ */
+#define SSLSNIFF_BPF_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, uapi >= 6.6 */
+#define SSLSNIFF_BPF_F_UPROBE_MULTI_RETURN 1u
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;              /* link_create.flags: must be 0 */
+	__u64 path;               /* const char *: file to probe */
+	__u64 offsets;            /* const __u64 *: file offsets */
+	__u64 ref_ctr_offsets;    /* optional */
+	__u64 cookies;            /* const __u64 *: bpf_get_attach_cookie() values */
+	__u32 cnt;
+	__u32 um_flags;           /* BPF_F_UPROBE_MULTI_RETURN for uretprobes */
+	__u32 pid;                /* 0: every process */
+};
+_Static_assert(offsetof(struct uprobe_multi_attr, attach_type) == 8, "link_create.attach_type");
+_Static_assert(offsetof(struct uprobe_multi_attr, path) == 16, "link_create.uprobe_multi.path");
+_Static_assert(offsetof(struct uprobe_multi_attr, cookies) == 40, "link_create.uprobe_multi.cookies");
+_Static_assert(offsetof(struct uprobe_multi_attr, cnt) == 48, "link_create.uprobe_multi.cnt");
+_Static_assert(offsetof(struct uprobe_multi_attr, pid) == 56, "link_create.uprobe_multi.pid");
+
+/* returns a link fd or -errno */
+static int uprobe_multi_create(int prog_fd, const char *path, const __u64 *offs, const __u64 *cookies,
+			       __u32 cnt, bool ret)
+{
+	struct uprobe_multi_attr a;
+
+	memset(&a, 0, sizeof(a)); /* padding too: the kernel wants unused bytes zero */
+	a.prog_fd = prog_fd;
+	a.attach_type = SSLSNIFF_BPF_TRACE_UPROBE_MULTI;
+	a.path = (__u64)(uintptr_t)path;
+	a.offsets = (__u64)(uintptr_t)offs;
+	a.cookies = (__u64)(uintptr_t)cookies;
+	a.cnt = cnt;
+	a.um_flags = ret ? SSLSNIFF_BPF_F_UPROBE_MULTI_RETURN : 0;
+	long fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	if (fd < 0)
+		return -errno;
+	/* a leaked link keeps probes after exit: no fd inheritance */
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
+}
+
+/*
+ * Does the kernel create uprobe_multi links?  Same test as newer libbpf:
+ * load a trivial program with expected_attach_type uprobe_multi and ask for
+ * a link on "/" (not a regular file): a kernel that knows the link type
+ * fails with EBADF after validating everything else; older kernels fail
+ * earlier (EINVAL: unknown attach type).  SSLSNIFF_UPROBE_MULTI=0 in the
+ * environment forces the per-probe perf-event links.
+ */
+static bool probe_uprobe_multi(void)
+{
+	const char *e = getenv("SSLSNIFF_UPROBE_MULTI");
+	struct bpf_insn insns[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, lo,
+		    .expected_attach_type = (enum bpf_attach_type)SSLSNIFF_BPF_TRACE_UPROBE_MULTI);
+	__u64 off = 0;
+	int pfd, fd;
+
+	if (e && !strcmp(e, "0"))
+		return false;
+	pfd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &lo);
+	if (pfd < 0) {
+		if (env.verbose)
+			fprintf(stderr, "sslsniff: uprobe_multi program not loadable (%s): using per-probe links\n",
+				strerror(errno));
+		return false;
+	}
+	fd = uprobe_multi_create(pfd, "/", &off, NULL, 1, false);
+	close(pfd);
+	if (fd >= 0)
+		close(fd);
+	if (fd != -EBADF) {
+		if (env.verbose)
+			fprintf(stderr, "sslsniff: no uprobe_multi links (probe: %s): using per-probe links\n",
+				fd >= 0 ? "unexpected success" : strerror(-fd));
+		return false;
+	}
+	return true;
+}
+
+/* the uprobe programs, in the order their links are created: each return
+ * probe before its entry probe, so that no entry is recorded for a call
+ * whose return would not be seen */
+enum { P_DATA_RET, P_DATA, P_HS_RET, P_HS, P_CLOSE, P_SETFD, P__N };
+
+static struct bpf_program *uprobe_prog(int p)
+{
+	switch (p) {
+	case P_DATA_RET: return skel->progs.ssl_data_exit;
+	case P_DATA: return skel->progs.ssl_data_enter;
+	case P_HS_RET: return skel->progs.ssl_hs_exit;
+	case P_HS: return skel->progs.ssl_hs_enter;
+	case P_CLOSE: return skel->progs.ssl_close_enter;
+	default: return skel->progs.ssl_setfd_enter;
+	}
+}
+
+static bool sym_uses_prog(size_t j, int p)
+{
+	switch (syms[j].kind) {
+	case K_DATA: return p == P_DATA || p == P_DATA_RET;
+	case K_HS: return env.handshake && (p == P_HS || p == P_HS_RET);
+	case K_CLOSE: return p == P_CLOSE;
+	case K_SETFD: return p == P_SETFD;
+	}
+	return false;
+}
+
+static void report_attach_error(const char *path, size_t j, int err)
+{
+	fprintf(stderr, "sslsniff: %s: attaching uprobe to %s failed: %s%s\n", path, syms[j].name, strerror(err),
+		err == EPERM || err == EACCES ? " (need root / CAP_BPF+CAP_PERFMON)" : "");
+}
+
+/*
+ * Attach the symbols in mask with one uprobe_multi link per program.  If a
+ * link for several symbols fails, each symbol is retried alone so the others
+ * still get attached and the failing one is named (like per-probe links).
+ * A symbol counts as attached when all its programs are; returns how many.
+ */
+static int attach_multi(const char *attach_path, const char *path, long mask, const size_t *offs,
+			const char **attached)
+{
+	int err[NSYMS] = {};
+	__u64 o[NSYMS], c[NSYMS];
+	size_t idx[NSYMS];
+	int nat = 0;
+
+	for (int p = 0; p < P__N; p++) {
+		__u32 n = 0;
+		for (size_t j = 0; j < NSYMS; j++) {
+			if (!(mask & (1L << j)) || (syms[j].gnutls && !env.gnutls) || err[j] || !sym_uses_prog(j, p))
+				continue;
+			o[n] = offs[j];
+			c[n] = syms[j].func;
+			idx[n++] = j;
+		}
+		if (!n)
+			continue;
+		int pfd = bpf_program__fd(uprobe_prog(p));
+		bool ret = p == P_DATA_RET || p == P_HS_RET;
+		int fd = uprobe_multi_create(pfd, attach_path, o, c, n, ret);
+		if (fd >= 0) {
+			link_add(NULL, fd);
+			continue;
+		}
+		for (__u32 k = 0; k < n; k++) {
+			fd = n == 1 ? fd : uprobe_multi_create(pfd, attach_path, &o[k], &c[k], 1, ret);
+			if (fd >= 0)
+				link_add(NULL, fd);
+			else
+				err[idx[k]] = -fd;
+		}
+	}
+	for (size_t j = 0; j < NSYMS; j++) {
+		if (!(mask & (1L << j)) || (syms[j].gnutls && !env.gnutls))
+			continue;
+		if (syms[j].kind == K_HS && !env.handshake)
+			continue;
+		if (err[j]) {
+			report_attach_error(path, j, err[j]);
+			continue;
+		}
+		attached[nat++] = syms[j].name;
+	}
+	return nat;
+}
+
+/* fallback without uprobe_multi: one perf-event link per symbol and program */
+static int attach_per_probe(const char *attach_path, const char *path, long mask, const size_t *offs,
+			    const char **attached)
+{
+	int nat = 0;
+
+	for (size_t j = 0; j < NSYMS; j++) {
+		if (!(mask & (1L << j)))
+			continue;
+		if (syms[j].gnutls && !env.gnutls)
+			continue;
+		bool ok = true;
+		switch (syms[j].kind) {
+		case K_DATA:
+			ok = attach_one(skel->progs.ssl_data_enter, attach_path, offs[j], false, syms[j].func) &&
+			     attach_one(skel->progs.ssl_data_exit, attach_path, offs[j], true, syms[j].func);
+			break;
+		case K_HS:
+			if (!env.handshake)
+				continue;
+			ok = attach_one(skel->progs.ssl_hs_enter, attach_path, offs[j], false, syms[j].func) &&
+			     attach_one(skel->progs.ssl_hs_exit, attach_path, offs[j], true, syms[j].func);
+			break;
+		case K_CLOSE:
+			ok = attach_one(skel->progs.ssl_close_enter, attach_path, offs[j], false, syms[j].func);
+			break;
+		case K_SETFD:
+			ok = attach_one(skel->progs.ssl_setfd_enter, attach_path, offs[j], false, syms[j].func);
+			break;
+		}
+		if (!ok) {
+			report_attach_error(path, j, errno);
+			continue;
+		}
+		attached[nat++] = syms[j].name;
+	}
+	return nat;
 }
 
 /*
@@ -456,38 +761,8 @@ static int attach_file(const char *attach_path, const char *path, const char *re
 				env.gnutls ? "SSL_read/SSL_write or gnutls_record_send/recv" : "SSL_read/SSL_write");
 		return 0;
 	}
-	for (size_t j = 0; j < NSYMS; j++) {
-		if (!(mask & (1L << j)))
-			continue;
-		if (syms[j].gnutls && !env.gnutls)
-			continue;
-		bool ok = true;
-		switch (syms[j].kind) {
-		case K_DATA:
-			ok = attach_one(skel->progs.ssl_data_enter, attach_path, offs[j], false, syms[j].func) &&
-			     attach_one(skel->progs.ssl_data_exit, attach_path, offs[j], true, syms[j].func);
-			break;
-		case K_HS:
-			if (!env.handshake)
-				continue;
-			ok = attach_one(skel->progs.ssl_hs_enter, attach_path, offs[j], false, syms[j].func) &&
-			     attach_one(skel->progs.ssl_hs_exit, attach_path, offs[j], true, syms[j].func);
-			break;
-		case K_CLOSE:
-			ok = attach_one(skel->progs.ssl_close_enter, attach_path, offs[j], false, syms[j].func);
-			break;
-		case K_SETFD:
-			ok = attach_one(skel->progs.ssl_setfd_enter, attach_path, offs[j], false, syms[j].func);
-			break;
-		}
-		if (!ok) {
-			int err = errno;
-			fprintf(stderr, "sslsniff: %s: attaching uprobe to %s failed: %s%s\n", path, syms[j].name,
-				strerror(err), err == EPERM || err == EACCES ? " (need root / CAP_BPF+CAP_PERFMON)" : "");
-			continue;
-		}
-		attached[nat++] = syms[j].name;
-	}
+	nat = use_multi ? attach_multi(attach_path, path, mask, offs, attached)
+			: attach_per_probe(attach_path, path, mask, offs, attached);
 	if (!nat)
 		return -EINVAL;
 	kf->attached = true;
@@ -827,6 +1102,46 @@ static int ensure_tracefs(void)
 	return -1;
 }
 
+/* open the BPF object, configure it and load it; 0 or -errno (skel is NULL
+ * if opening failed) */
+static int open_and_load(bool follow, bool follow_open, bool stop)
+{
+	skel = sslsniff_bpf__open();
+	if (!skel)
+		return -errno;
+
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->filter_pid = env.pid != 0;
+	skel->rodata->filter_uid_on = env.uid_on;
+	skel->rodata->filter_uid = env.uid;
+	skel->rodata->filter_ncomm = env.ncomm;
+	memcpy((char *)skel->rodata->filter_comm, env.comm, sizeof(env.comm));
+	skel->rodata->max_payload = env.max_payload;
+	skel->rodata->follow_exec = follow;
+	skel->rodata->follow_open = follow_open;
+	skel->rodata->stop_new = stop;
+	skel->rodata->match_gnutls = env.gnutls;
+	bpf_map__set_max_entries(skel->maps.rb, env.ringbuf_bytes);
+	bpf_map__set_max_entries(skel->maps.scratch_map, ncpus);
+	if (!follow_open) {
+		bpf_program__set_autoload(skel->progs.ssl_open_enter, false);
+		bpf_program__set_autoload(skel->progs.ssl_open_exit, false);
+	}
+	if (!follow)
+		bpf_program__set_autoload(skel->progs.ssl_exec, false);
+	if (!env.pid) {
+		bpf_program__set_autoload(skel->progs.ssl_fork, false);
+		bpf_program__set_autoload(skel->progs.ssl_exit, false);
+	}
+
+	if (use_multi) {
+		for (int p = 0; p < P__N; p++)
+			bpf_program__set_expected_attach_type(uprobe_prog(p),
+							      (enum bpf_attach_type)SSLSNIFF_BPF_TRACE_UPROBE_MULTI);
+	}
+	return sslsniff_bpf__load(skel);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = {
@@ -868,48 +1183,38 @@ int main(int argc, char **argv)
 		follow_open = false;
 	}
 
-	skel = sslsniff_bpf__open();
-	if (!skel) {
-		fprintf(stderr, "sslsniff: failed to open BPF object: %s\n", strerror(errno));
-		return 1;
-	}
 	ncpus = libbpf_num_possible_cpus();
 	cur_kid = calloc(ncpus, sizeof(*cur_kid));
 	cur_call = calloc(ncpus, sizeof(*cur_call));
 	for (int i = 0; i < ncpus; i++)
 		cur_kid[i] = ~0ull;
 
-	skel->rodata->self_tgid = getpid();
-	skel->rodata->filter_pid = env.pid != 0;
-	skel->rodata->filter_uid_on = env.uid_on;
-	skel->rodata->filter_uid = env.uid;
-	skel->rodata->filter_ncomm = env.ncomm;
-	memcpy((char *)skel->rodata->filter_comm, env.comm, sizeof(env.comm));
-	skel->rodata->max_payload = env.max_payload;
-	skel->rodata->follow_exec = follow;
-	skel->rodata->follow_open = follow_open;
-	skel->rodata->stop_new = stop;
-	skel->rodata->match_gnutls = env.gnutls;
-	bpf_map__set_max_entries(skel->maps.rb, env.ringbuf_bytes);
-	bpf_map__set_max_entries(skel->maps.scratch_map, ncpus);
-	if (!follow_open) {
-		bpf_program__set_autoload(skel->progs.ssl_open_enter, false);
-		bpf_program__set_autoload(skel->progs.ssl_open_exit, false);
+	use_multi = probe_uprobe_multi();
+	err = open_and_load(follow, follow_open, stop);
+	if (err && use_multi) {
+		/* should not happen (the probe loaded a uprobe_multi program):
+		 * retry with programs for per-probe links before giving up */
+		if (env.verbose)
+			fprintf(stderr, "sslsniff: loading for uprobe_multi failed (%s): retrying with per-probe links\n",
+				strerror(-err));
+		sslsniff_bpf__destroy(skel);
+		skel = NULL;
+		use_multi = false;
+		err = open_and_load(follow, follow_open, stop);
 	}
-	if (!follow)
-		bpf_program__set_autoload(skel->progs.ssl_exec, false);
-	if (!env.pid) {
-		bpf_program__set_autoload(skel->progs.ssl_fork, false);
-		bpf_program__set_autoload(skel->progs.ssl_exit, false);
-	}
-
-	err = sslsniff_bpf__load(skel);
 	if (err) {
+		if (!skel) {
+			fprintf(stderr, "sslsniff: failed to open BPF object: %s\n", strerror(-err));
+			return 1;
+		}
 		fprintf(stderr, "sslsniff: failed to load BPF programs: %s%s\n", strerror(-err),
 			err == -EPERM ? " (missing privileges or kernel lockdown)" : " (use --verbose for details)");
 		ret = 1;
 		goto cleanup;
 	}
+	if (env.verbose)
+		fprintf(stderr, "sslsniff: %s\n", use_multi ? "uprobe_multi links (one per program and file)"
+							   : "perf-event uprobe links (one per symbol and program)");
 
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 
@@ -1065,14 +1370,13 @@ int main(int argc, char **argv)
 		flush_out();
 	}
 
-	/* stop following first, then drain so no process stays stopped */
-	bpf_link__destroy(skel->links.ssl_exec);
-	skel->links.ssl_exec = NULL;
-	bpf_link__destroy(skel->links.ssl_open_exit);
-	skel->links.ssl_open_exit = NULL;
-	for (size_t i = 0; i < nlinks; i++)
-		bpf_link__destroy(links[i]);
-	nlinks = 0;
+	/* stop following and detach all probes (concurrently), then drain, so
+	 * no process stays stopped and no event is left behind */
+	{
+		struct bpf_link **follow_links[] = { &skel->links.ssl_open_exit, &skel->links.ssl_open_enter,
+						     &skel->links.ssl_exec };
+		links_close_all(follow_links, 3);
+	}
 	if (!O.err) {
 		exiting = 1; /* handle_ctl: only SIGCONT */
 		ring_buffer__consume(rbm);
@@ -1088,8 +1392,7 @@ cleanup:
 	if (ret == 0)
 		flush_out(); /* setup errors: nothing on stdout, one line on stderr */
 	ring_buffer__free(rbm);
-	for (size_t i = 0; i < nlinks; i++)
-		bpf_link__destroy(links[i]);
+	links_close_all(NULL, 0);
 	sslsniff_bpf__destroy(skel);
 	if (stats_fd >= 0)
 		close(stats_fd);
