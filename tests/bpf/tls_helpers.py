@@ -197,12 +197,17 @@ def read_server_log(path: str) -> list[dict]:
     try:
         with open(path) as f:
             for line in f:
-                # a big entry may be visible half-written: skip until complete
-                if line.strip() and line.endswith("\n"):
+                # a big entry may be visible half-written (a concurrent read of a file being
+                # appended to can see part of the write): skip it until it parses whole
+                if not line.strip() or not line.endswith("\n"):
+                    continue
+                try:
                     d = json.loads(line)
-                    d["recv"] = base64.b64decode(d["recv"])
-                    d["sent"] = base64.b64decode(d["sent"])
-                    out.append(d)
+                    d["recv"] = base64.b64decode(d["recv"], validate=True)
+                    d["sent"] = base64.b64decode(d["sent"], validate=True)
+                except (ValueError, KeyError):
+                    continue
+                out.append(d)
     except FileNotFoundError:
         pass
     return out
