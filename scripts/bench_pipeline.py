@@ -352,16 +352,15 @@ def pipeline(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple[int, 
 
 def analyzers_only(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple[int, dict[str, int], float]:
     """Decode `path` batch by batch (untimed), time only the analyzer chain over the batches."""
-    lines = path.read_bytes().split(b"\n")[:-1]
     decoder = AutoDecoder(RunnerStats())
     chain = AnalyzerChain(analyzers(), strict=True)
     kinds: dict[str, int] = {}
     n = 0
     spent = 0.0
     with gc_like_runner():
-        for i in range(0, len(lines), 1024):
+        for batch in line_batches(path, 1024):
             events: list[Event] = []
-            for line in lines[i : i + 1024]:
+            for line in batch:
                 decoder.decode(line, events)
             t0 = clock()
             out = chain.process(events)
@@ -376,6 +375,16 @@ def analyzers_only(path: Path, analyzers: Callable[[], list[Analyzer]]) -> tuple
     for ev in out:
         kinds[ev.payload.kind] = kinds.get(ev.payload.kind, 0) + 1
     return n + len(out), kinds, spent
+
+
+def line_batches(path: Path, size: int) -> Iterator[list[bytes]]:
+    with path.open("rb") as f:
+        rest = b""
+        while chunk := f.read(256 * 1024):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for i in range(0, len(lines), size):
+                yield lines[i : i + size]
 
 
 @contextmanager
@@ -489,11 +498,20 @@ def report_llm(path: Path, info: dict[str, int], repeat: int, baseline: Baseline
         print(f"  {name:29s}: {calls / t:>9,.0f} calls/s  {plain_mb / t:7.1f} MB/s plaintext  ({t:.2f} s)")
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS (VmHWM; ru_maxrss would carry the parent's peak over fork+exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def rss_child(path: str, keep_sse: bool) -> None:
     """Run in a fresh process: replay `path` through tls_analyzers(); print peak RSS (KiB)."""
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = peak_rss_kib()
     _, kinds, t = pipeline(Path(path), lambda: tls_analyzers(keep_sse=keep_sse))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kib()
     print(json.dumps({"base_kib": base, "peak_kib": peak, "calls": kinds.get("llm_call", 0), "seconds": t}))
 
 
