@@ -28,6 +28,16 @@ struct {
 	__uint(max_entries, 64 << 20); /* resized by the loader */
 } rb SEC(".maps");
 
+/* Data records wake the reader only once a batch is pending: a wakeup per TLS call costs more than
+ * the capture itself. The loader polls at least every DATA_POLL_MS, which bounds the latency. */
+#define DATA_WAKEUP_BYTES (256 * 1024)
+
+static __always_inline long data_wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= DATA_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP :
+										 BPF_RB_NO_WAKEUP;
+}
+
 /* control events (exec/open): separate ring so data floods never drop them */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -261,7 +271,7 @@ static long emit_chunk(__u32 i, struct loop_ctx *lc)
 			__sync_fetch_and_add(&st->read_errors, 1);
 		}
 	}
-	if (bpf_ringbuf_output(&rb, s, sizeof(s->ev) + n, 0)) {
+	if (bpf_ringbuf_output(&rb, s, sizeof(s->ev) + n, data_wakeup_flags())) {
 		st->lost++;
 		st->lost_bytes += n;
 	}

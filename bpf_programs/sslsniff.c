@@ -1350,7 +1350,9 @@ int main(int argc, char **argv)
 
 	unsigned long long last_check = 0;
 	while (!exiting) {
-		err = ring_buffer__poll(rbm, 100);
+		err = ring_buffer__poll(rbm, DATA_POLL_MS);
+		if (err == 0) /* data records don't always wake us: read what is pending */
+			err = ring_buffer__consume(rbm);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "sslsniff: ring buffer poll failed: %s\n", strerror(-err));
 			ret = 1;

@@ -12,6 +12,8 @@
  * upper-bound proof.
  */
 #define SSLSNIFF_CHUNK        16384u
+/* Longest a captured call waits in the ring buffer before the loader reads it (ms). */
+#define DATA_POLL_MS          20
 #define SSLSNIFF_SCRATCH      (2 * SSLSNIFF_CHUNK)
 #define SSLSNIFF_SCRATCH_MASK (SSLSNIFF_SCRATCH - 1)
 #define SSLSNIFF_COMM_LEN     16
