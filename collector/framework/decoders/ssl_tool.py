@@ -56,7 +56,32 @@ class SslToolDecoder(ToolDecoderBase):
             kind = d["type"]
             ts = d["ts_ns"] + self.offset_ns
             if kind == "SSL_DATA":
-                self._chunk(d, ts, out)
+                data = _a2b(d["data"])
+                pid = d["pid"]
+                tid: Any = d.get("tid", pid)
+                if self._pending.get(tid) is None and d.get("last", True) and d.get("seq", 0) == 0:
+                    # A whole call on a thread with no chunked call in progress (the usual case):
+                    # _chunk's single-call path, inlined.
+                    payload = {
+                        "kind": "tls_data",
+                        "direction": d["dir"],
+                        "conn": d["conn"],
+                        "data": data,
+                        "length": d.get("len", len(data)),
+                        "truncated": d.get("truncated", 0),
+                        "fd": d.get("fd", -1),
+                        "uid": d.get("uid", 0),
+                        "func": d.get("func", ""),
+                        "latency_ns": d.get("latency_ns", 0),
+                        "call_id": d.get("call_id", 0),
+                    }
+                    out.append(
+                        _validate(
+                            {"timestamp_ns": ts, "source": self.source, "pid": pid, "tid": d.get("tid"), "comm": d.get("comm", ""), "payload": payload}
+                        )
+                    )
+                else:
+                    self._chunk(d, ts, out, data)
             elif kind == "SSL_HANDSHAKE":
                 payload = {"kind": "tls_handshake", "conn": d["conn"], "latency_ns": d.get("latency_ns", 0), "ret": d.get("ret", 1)}
                 out.append(self._event(d, ts, payload))
@@ -74,8 +99,7 @@ class SslToolDecoder(ToolDecoderBase):
             {"timestamp_ns": ts, "source": self.source, "pid": d["pid"], "tid": d.get("tid"), "comm": d.get("comm", ""), "payload": payload}
         )
 
-    def _chunk(self, d: dict[str, Any], ts: int, out: list[Event]) -> None:
-        data = _a2b(d["data"])
+    def _chunk(self, d: dict[str, Any], ts: int, out: list[Event], data: bytes) -> None:
         tid = d.get("tid", d["pid"])
         call_id = d.get("call_id", 0)
         pending = self._pending.get(tid)
