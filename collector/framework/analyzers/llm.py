@@ -79,7 +79,9 @@ class LlmAnalyzer(Analyzer):
     def attach(self, http: HttpAnalyzer) -> None:
         """Take SSE events straight from `http` (which must run before this analyzer, in the same
         chain) with each finished exchange: no SseMessage Events are needed for LLM extraction.
-        The per-response limits apply there; `http` may still emit SseMessage Events (`sse`)."""
+        The per-response limits apply there; `http` may still emit SseMessage Events (`sse`).
+        The events are matched to the HttpExchange payload object itself: an analyzer in between
+        that replaces it leaves the call to be read from the body (without per-event timing)."""
         http.send_sse_to(self, max_events=self.max_events_per_call, max_bytes=self.max_bytes_per_call)
 
     def sse_begin_pass(self) -> None:
