@@ -114,3 +114,15 @@ async def test_stop_interrupts_paced_replay(tmp_path: Path) -> None:
                 await runner.stop()
     assert got == 2
     assert time.monotonic() - start < 5
+
+
+async def test_unfinished_chunked_call_with_a_bad_field_is_a_parse_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(
+        b'{"type":"SSL_DATA","ts_ns":3000,"pid":6,"tid":1.5,"uid":0,"comm":"curl","dir":"write","func":"SSL_write","conn":1,"fd":3,"call_id":1,"latency_ns":5,"len":6,"seq":0,"offset":0,"last":false,"truncated":0,"data":"aGVs"}\n'
+    )
+    runner = ReplayRunner.open(path)
+    async with runner:
+        out = [e async for e in runner.events()]
+    assert out == []
+    assert runner.stats.parse_errors == 1

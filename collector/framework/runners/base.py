@@ -256,7 +256,11 @@ class Runner(Generic[C]):
             out: list[Event] = []
             if tail and not self._abandoned:
                 out = self._decode([tail], decoder)
-            decoder.finish(out)
+            try:
+                decoder.finish(out)
+            except (ParseError, ValueError, KeyError, TypeError) as exc:
+                self.stats.parse_errors += 1
+                self.stats.last_parse_error = f"at end of input: {exc}"
             if out:
                 out = self.chain.process(out) if self.chain else out
             out.extend(self.chain.finish())
