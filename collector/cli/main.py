@@ -146,10 +146,10 @@ def run(args: argparse.Namespace) -> int:
         raise
     if getattr(args, "tui", False):
         return _run_tui(args, runner, command)
-    session = Session(runner, plan.options, plan=plan)
     if command is not None:
-        session = RunSession(runner, plan.options, plan=plan)
-        session.command = command
+        session: Session = RunSession(runner, plan.options, plan=plan, command=command)
+    else:
+        session = Session(runner, plan.options, plan=plan)
     try:
         anyio.run(session.run)
     except BaseExceptionGroup as group:

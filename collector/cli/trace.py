@@ -217,6 +217,7 @@ class GatedCommand:
         self.proc.wait()
 
 
+@dataclass
 class RunSession(Session):
     """A Session that releases CMD once the probes are attached and ends when CMD exits."""
 
