@@ -91,11 +91,12 @@ static __always_inline void count_lost(void)
 
 /*
  * Waking the reader costs an irq_work (a self-IPI, expensive in VMs) per
- * event when the reader keeps up. File opens are frequent: only wake the
- * reader once a batch has accumulated; it also polls every 50 ms.
+ * event when the reader keeps up, and a context switch of the reader and of
+ * the consumer behind it. Only wake the reader once a batch has accumulated;
+ * it also reads what is pending every 50 ms.
  */
 #define OPEN_WAKEUP_BYTES (64 * 1024)
-static __always_inline __u64 open_wakeup_flags(void)
+static __always_inline __u64 wakeup_flags(void)
 {
 	return bpf_ringbuf_query(&proc_events, BPF_RB_AVAIL_DATA) >= OPEN_WAKEUP_BYTES ?
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
@@ -213,7 +214,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	asm volatile("" : "+r"(size));
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	if (bpf_ringbuf_output(&proc_events, e, size, 0))
+	if (bpf_ringbuf_output(&proc_events, e, size, wakeup_flags()))
 		count_lost();
 	return 0;
 }
@@ -251,7 +252,7 @@ int BPF_PROG(proc_exit, struct task_struct *p, bool group_dead)
 	e->_pad = 0;
 	e->start_ns = BPF_CORE_READ(leader, start_boottime);
 	e->duration_ns = e->h.ts_ns > e->start_ns ? e->h.ts_ns - e->start_ns : 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }
 
@@ -282,7 +283,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	e->child_pid = ctgid;
 	e->child_tid = cpid;
 	e->child_start_ns = BPF_CORE_READ(child, start_boottime);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }
 
@@ -421,7 +422,7 @@ static __always_inline int exit_open(long ret)
 	asm volatile("" : "+r"(size));
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	if (bpf_ringbuf_output(&proc_events, e, size, open_wakeup_flags())) {
+	if (bpf_ringbuf_output(&proc_events, e, size, wakeup_flags())) {
 		count_lost();
 		return 0;
 	}

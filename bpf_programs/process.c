@@ -928,6 +928,8 @@ int main(int argc, char **argv)
 	rc = 0;
 	while (!rt_exiting) {
 		err = ring_buffer__poll(rb, 50);
+		if (err == 0) /* records don't always wake us: read what is pending */
+			err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
 			if (out.err)
 				break; /* stdout closed */
