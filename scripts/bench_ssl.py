@@ -114,6 +114,9 @@ def server_main(cert: str, key: str) -> None:
     bodies: dict[int, bytes] = {}
 
     def serve(conn: socket.socket) -> None:
+        # No Nagle: the last, short TLS record of a response would otherwise wait for the
+        # client's delayed ACK (a stall of milliseconds per response that tracing can hide).
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             s = ctx.wrap_socket(conn, server_side=True)
         except (OSError, ssl.SSLError):
