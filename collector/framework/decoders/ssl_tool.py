@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import pybase64
 
 from ..core.errors import ParseError
 from ..core.events import Event
@@ -24,7 +25,11 @@ from .status import STATUS_TYPES, status_event
 # checks as building the payload and then Event(...), at less than half the cost.
 _validate: Callable[[dict[str, Any]], Event] = Event.__pydantic_validator__.validate_python
 _loads = orjson.loads
-_a2b = binascii.a2b_base64
+
+
+def _a2b(text: str) -> bytes:
+    """Base64 to bytes; pybase64 (SIMD) is ~20x faster than binascii on 16 KiB chunks."""
+    return pybase64.b64decode(text, validate=True)
 
 
 @dataclass
