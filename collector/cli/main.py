@@ -17,9 +17,7 @@ from ..framework.core.analyzer import Analyzer
 from ..framework.core.errors import CollectorError
 from ..framework.core.events import event_json_schema
 from ..framework.runners.base import Runner
-from ..framework.runners.process import ProcessRunner
 from ..framework.runners.replay import ReplayRunner
-from ..framework.runners.ssl import SslBuilder
 from .options import add_output_options, build_output
 from .session import Session
 from .trace import (
@@ -28,6 +26,7 @@ from .trace import (
     add_trace_options,
     build_trace_runner,
     prepare_run,
+    process_builder_from,
     ssl_builder_from,
 )
 
@@ -108,21 +107,9 @@ def make_runner(args: argparse.Namespace, extra: Sequence[Analyzer] = ()) -> Run
     if args.command == "replay":
         return ReplayRunner.builder().file(args.file).speed(args.speed).analyzers(*extra).build()
     if args.command == "process":
-        pb = ProcessRunner.builder()
-        if args.pid:
-            pb.pid(args.pid)
-        if args.comm:
-            pb.comm([c for c in args.comm.split(",") if c])
-        if args.uid is not None:
-            pb.uid(args.uid)
-        if args.all:
-            pb.mode("all")
-        if args.dedup_window is not None:
-            pb.dedup_window(args.dedup_window)
-        return pb.analyzers(*extra).build()
+        return process_builder_from(args, args.pid).analyzers(*extra).build()
     if args.command == "ssl":
-        sb: SslBuilder = ssl_builder_from(args, args.pid)
-        return sb.analyzers(*extra).build()
+        return ssl_builder_from(args, args.pid).analyzers(*extra).build()
     if args.command == "trace":
         return build_trace_runner(args, extra)
     raise AssertionError(args.command)

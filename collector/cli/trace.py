@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import anyio
 import anyio.abc
@@ -21,8 +21,9 @@ from ..framework.core.errors import ConfigError
 from ..framework.core.events import Event, ToolStatus
 from ..framework.runners.base import Runner
 from ..framework.runners.combined import CombinedRunner
-from ..framework.runners.process import ProcessRunner
-from ..framework.runners.ssl import SslRunner
+from ..framework.runners.process import ProcessBuilder, ProcessRunner
+from ..framework.runners.ssl import SslBuilder, SslRunner
+from ..framework.runners.tool import ToolBuilder
 from .session import Session
 
 ATTACH_TIMEOUT = 30.0
@@ -47,14 +48,31 @@ def add_trace_options(p: argparse.ArgumentParser, *, with_pid: bool = True) -> N
     g.add_argument("--binary", action="append", default=[], metavar="PATH", help="a program with static OpenSSL")
 
 
-def ssl_builder_from(args: argparse.Namespace, pid: int | None) -> Any:
-    sb = SslRunner.builder()
+B = TypeVar("B", bound=ToolBuilder[Any, Any])
+
+
+def with_targets(builder: B, args: argparse.Namespace, pid: int | None) -> B:
+    """Apply --pid (or the pid given), --uid and --comm to a tool runner's builder."""
     if pid:
-        sb.pid(pid)
+        builder.pid(pid)
     if getattr(args, "uid", None) is not None:
-        sb.uid(args.uid)
+        builder.uid(args.uid)
     if getattr(args, "comm", None):
-        sb.comm([c for c in args.comm.split(",") if c])
+        builder.comm([c for c in args.comm.split(",") if c])
+    return builder
+
+
+def process_builder_from(args: argparse.Namespace, pid: int | None) -> ProcessBuilder:
+    pb = with_targets(ProcessRunner.builder(), args, pid)
+    if getattr(args, "all", False):
+        pb.mode("all")
+    if getattr(args, "dedup_window", None) is not None:
+        pb.dedup_window(args.dedup_window)
+    return pb
+
+
+def ssl_builder_from(args: argparse.Namespace, pid: int | None) -> SslBuilder:
+    sb = with_targets(SslRunner.builder(), args, pid)
     for lib in getattr(args, "lib", []):
         sb.lib(lib)
     for binary in getattr(args, "binary", []):
@@ -76,14 +94,7 @@ def build_trace_runner(
         raise ConfigError("--no-ssl and --no-process leave nothing to trace")
     builder = CombinedRunner.builder()
     if not args.no_process:
-        pb = ProcessRunner.builder()
-        if pid:
-            pb.pid(pid)
-        if args.comm:
-            pb.comm([c for c in args.comm.split(",") if c])
-        if args.uid is not None:
-            pb.uid(args.uid)
-        builder.add(pb.build())
+        builder.add(process_builder_from(args, pid).build())
     if not args.no_ssl:
         builder.add(ssl_builder_from(args, pid).build())
     return builder.analyzers(*extra).build()

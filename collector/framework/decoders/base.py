@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..core.events import Event
 from ..core.stats import RunnerStats
+
+# Each Event is validated whole, from one nested dict, by the model's own validator: the same
+# checks as building the payload and then Event(...), at less than half the cost.
+validate_event: Callable[[dict[str, Any]], Event] = Event.__pydantic_validator__.validate_python
 
 
 class Decoder(Protocol):

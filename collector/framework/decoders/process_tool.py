@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import orjson
 from pydantic import ValidationError
 
 from ..core.errors import ParseError
 from ..core.events import Event
 from .base import ToolDecoderBase
+from .base import validate_event as _validate
+from .json import loads
 from .status import STATUS_TYPES, status_event
-
-# Validating the whole Event from one nested dict with the model's own validator: the same checks
-# as Event.model_validate, without the Python-level wrapper (about a third of the decode time).
-_validate = Event.__pydantic_validator__.validate_python
-_loads = orjson.loads
 
 # Tool record type -> payload kind. The payload fields have the tool's field names, so the
 # tool's object validates as the payload directly (extra keys such as "comm" are ignored).
@@ -24,12 +20,7 @@ class ProcessToolDecoder(ToolDecoderBase):
     source = "process"
 
     def decode(self, line: bytes, out: list[Event]) -> None:
-        try:
-            d = _loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise ParseError(f"malformed JSON: {exc}") from exc
-        if type(d) is not dict:
-            raise ParseError("line is not a JSON object")
+        d = loads(line)
         try:
             kind = KINDS.get(d["type"])
             ts = d["ts_ns"] + self.offset_ns

@@ -9,22 +9,17 @@ truncated with the exact number of missing bytes.
 from __future__ import annotations
 
 import binascii
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pybase64
 
 from ..core.errors import ParseError
 from ..core.events import Event
 from .base import ToolDecoderBase
+from .base import validate_event as _validate
+from .json import loads
 from .status import STATUS_TYPES, status_event
-
-# Each Event is validated whole, from one nested dict, by the model's own validator: the same
-# checks as building the payload and then Event(...), at less than half the cost.
-_validate: Callable[[dict[str, Any]], Event] = Event.__pydantic_validator__.validate_python
-_loads = orjson.loads
 
 
 def _a2b(text: str) -> bytes:
@@ -51,12 +46,7 @@ class SslToolDecoder(ToolDecoderBase):
         self.incomplete_calls = 0
 
     def decode(self, line: bytes, out: list[Event]) -> None:
-        try:
-            d = _loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise ParseError(f"malformed JSON: {exc}") from exc
-        if type(d) is not dict:
-            raise ParseError("line is not a JSON object")
+        d = loads(line)
         try:
             kind = d["type"]
             ts = d["ts_ns"] + self.offset_ns
