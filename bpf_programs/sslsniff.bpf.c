@@ -60,26 +60,31 @@ struct {
 	__type(value, __u8);
 } known_inodes SEC(".maps");
 
-struct active_key {
-	__u64 pid_tgid;
-	__u32 kind; /* 0 read, 1 write, 2 handshake */
-	__u32 pad;
-};
-
-struct active_val {
+/* The call in flight on a thread, per kind (read, write, handshake): saved at entry, used by the
+ * return probe. Task storage: one cached lookup per probe, freed with the thread. */
+struct call_slot {
 	__u64 conn;
 	__u64 buf;
 	__u64 outp;
 	__u64 ts;
+	__u64 sp;      /* stack pointer at entry: tells a nested call from a stale slot */
 	__u32 func;
-	__u32 depth;
+	__u32 depth;   /* nested calls of the same kind inside this one */
+	__u32 busy;
+	__u32 pad;
+};
+
+#define N_KINDS 3
+
+struct task_calls {
+	struct call_slot s[N_KINDS];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct active_key);
-	__type(value, struct active_val);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_calls);
 } active SEC(".maps");
 
 /* SSL* / gnutls_session_t -> socket fd */
@@ -95,7 +100,7 @@ struct scratch {
 	__u8 data[SSLSNIFF_SCRATCH];
 };
 
-/* one scratch slot per CPU (plain array indexed by CPU id: per-CPU maps are
+/* one scratch slot per CPU for partial chunks (plain array indexed by CPU id: per-CPU maps are
  * limited to 32 KiB values); max_entries is set to the CPU count by the loader */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -103,6 +108,12 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
+
+/* a full chunk is read straight into its ring buffer record */
+struct full_chunk {
+	struct data_event ev;
+	__u8 data[SSLSNIFF_CHUNK];
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -176,15 +187,58 @@ static __always_inline bool proc_allowed(__u32 tgid)
 	return true;
 }
 
-static __always_inline void fill_common(struct ev_common *c, __u32 type)
+static __always_inline void fill_common(struct ev_common *c, __u32 type, __u64 ts_ns)
 {
 	__u64 pt = bpf_get_current_pid_tgid();
 	c->type = type;
 	c->pid = pt >> 32;
 	c->tid = (__u32)pt;
 	c->uid = (__u32)bpf_get_current_uid_gid();
-	c->ts_ns = bpf_ktime_get_boot_ns();
+	c->ts_ns = ts_ns;
 	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
+/* Saves a call at entry. A slot still busy from a call at the same or an outer stack depth is
+ * stale (its return was never seen) and is replaced; a deeper one is a nested call. */
+static __always_inline void call_enter(struct pt_regs *ctx, __u32 kind, __u32 func, __u64 conn,
+				       __u64 buf, __u64 outp)
+{
+	struct task_calls *tc = bpf_task_storage_get(&active, bpf_get_current_task_btf(), 0,
+						     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tc || kind >= N_KINDS)
+		return;
+	struct call_slot *s = &tc->s[kind];
+	__u64 sp = PT_REGS_SP(ctx);
+	if (s->busy && sp < s->sp) {
+		s->depth++;
+		return;
+	}
+	s->conn = conn;
+	s->buf = buf;
+	s->outp = outp;
+	s->ts = bpf_ktime_get_boot_ns();
+	s->sp = sp;
+	s->func = func;
+	s->depth = 0;
+	s->busy = 1;
+}
+
+/* At return: copies out and frees the outermost call's slot; false for nested or unknown calls. */
+static __always_inline bool call_exit(__u32 kind, struct call_slot *out)
+{
+	struct task_calls *tc = bpf_task_storage_get(&active, bpf_get_current_task_btf(), 0, 0);
+	if (!tc || kind >= N_KINDS)
+		return false;
+	struct call_slot *s = &tc->s[kind];
+	if (!s->busy)
+		return false;
+	if (s->depth) {
+		s->depth--;
+		return false;
+	}
+	*out = *s;
+	s->busy = 0;
+	return true;
 }
 
 static __always_inline __u32 func_kind(__u32 func)
@@ -209,26 +263,11 @@ SEC("uprobe")
 int BPF_KPROBE(ssl_data_enter, void *conn, void *buf, __u64 num, void *outp)
 {
 	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
-	__u64 pt = bpf_get_current_pid_tgid();
 
-	if (!proc_allowed(pt >> 32))
+	if (!proc_allowed(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct active_key k = { .pid_tgid = pt, .kind = func_kind(func) };
-	struct active_val *old = bpf_map_lookup_elem(&active, &k);
-	if (old) {
-		/* nested call of the same kind (e.g. a library implementing
-		 * SSL_write_ex via SSL_write): report only the outer one */
-		old->depth++;
-		return 0;
-	}
-	struct active_val v = {
-		.conn = (__u64)conn,
-		.buf = (__u64)buf,
-		.outp = (func == F_SSL_READ_EX || func == F_SSL_WRITE_EX) ? (__u64)outp : 0,
-		.ts = bpf_ktime_get_boot_ns(),
-		.func = func,
-	};
-	bpf_map_update_elem(&active, &k, &v, BPF_ANY);
+	call_enter(ctx, func_kind(func), func, (__u64)conn, (__u64)buf,
+		   (func == F_SSL_READ_EX || func == F_SSL_WRITE_EX) ? (__u64)outp : 0);
 	return 0;
 }
 
@@ -240,41 +279,66 @@ struct loop_ctx {
 	__u32 pad;
 };
 
+/* Fills a chunk's header from the call's template. */
+static __always_inline void chunk_header(struct data_event *ev, const struct loop_ctx *lc, __u32 i,
+					 __u64 off, __u64 n)
+{
+	__builtin_memcpy(ev, &lc->tmpl, sizeof(*ev));
+	ev->seq = i;
+	ev->offset = off;
+	ev->chunk_len = n;
+	ev->last = (i + 1 >= lc->nchunks);
+	ev->truncated = ev->last ? lc->tmpl.truncated : 0;
+	ev->read_err = 0;
+}
+
+static __always_inline void count_lost(struct sslsniff_stats *st, __u64 n)
+{
+	st->lost++;
+	st->lost_bytes += n;
+}
+
+/* Emits chunk i of a call: a full chunk is read straight into its ring buffer record (one copy);
+ * a shorter one goes through the per-CPU scratch buffer so that its record is sized to it. */
 static long emit_chunk(__u32 i, struct loop_ctx *lc)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
 	struct sslsniff_stats *st = get_stats();
 	__u64 off = (__u64)i * SSLSNIFF_CHUNK;
 	__u64 n;
 
-	if (!s || !st)
-		return 1;
-	if (off > lc->capture)
+	if (!st || off > lc->capture)
 		return 1;
 	n = lc->capture - off;
-	if (n > SSLSNIFF_CHUNK)
-		n = SSLSNIFF_CHUNK;
+	if (n >= SSLSNIFF_CHUNK) {
+		struct full_chunk *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+		if (!r) {
+			count_lost(st, SSLSNIFF_CHUNK);
+			return 0;
+		}
+		chunk_header(&r->ev, lc, i, off, SSLSNIFF_CHUNK);
+		if (bpf_probe_read_user(r->data, SSLSNIFF_CHUNK, (void *)(lc->buf + off))) {
+			r->ev.read_err = 1;
+			__sync_fetch_and_add(&st->read_errors, 1);
+		}
+		bpf_ringbuf_submit(r, data_wakeup_flags());
+		return 0;
+	}
+
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	if (!s)
+		return 1;
 	/* make the bound visible to the verifier on the very register used */
 	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(SSLSNIFF_SCRATCH_MASK));
-
-	__builtin_memcpy(&s->ev, &lc->tmpl, sizeof(s->ev));
-	s->ev.seq = i;
-	s->ev.offset = off;
-	s->ev.chunk_len = n;
-	s->ev.last = (i + 1 >= lc->nchunks);
-	s->ev.truncated = s->ev.last ? lc->tmpl.truncated : 0;
-	s->ev.read_err = 0;
+	chunk_header(&s->ev, lc, i, off, n);
 	if (n > 0) {
 		if (bpf_probe_read_user(s->data, n, (void *)(lc->buf + off))) {
 			s->ev.read_err = 1;
 			__sync_fetch_and_add(&st->read_errors, 1);
 		}
 	}
-	if (bpf_ringbuf_output(&rb, s, sizeof(s->ev) + n, data_wakeup_flags())) {
-		st->lost++;
-		st->lost_bytes += n;
-	}
+	if (bpf_ringbuf_output(&rb, s, sizeof(s->ev) + n, data_wakeup_flags()))
+		count_lost(st, n);
 	return 0;
 }
 
@@ -282,21 +346,15 @@ SEC("uretprobe")
 int BPF_KRETPROBE(ssl_data_exit, long ret)
 {
 	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
-	__u64 pt = bpf_get_current_pid_tgid();
-	struct active_key k = { .pid_tgid = pt, .kind = func_kind(func) };
-	struct active_val *vp = bpf_map_lookup_elem(&active, &k);
-	struct sslsniff_stats *st = get_stats();
-	__u64 now = bpf_ktime_get_boot_ns();
+	struct call_slot v;
 	__u64 len = 0;
 
-	if (!vp || !st)
+	if (!call_exit(func_kind(func), &v))
 		return 0;
-	if (vp->depth) {
-		vp->depth--;
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct sslsniff_stats *st = get_stats();
+	if (!st)
 		return 0;
-	}
-	struct active_val v = *vp;
-	bpf_map_delete_elem(&active, &k);
 
 	if (v.func == F_SSL_READ_EX || v.func == F_SSL_WRITE_EX) {
 		if ((int)ret != 1) {
@@ -330,8 +388,7 @@ int BPF_KRETPROBE(ssl_data_exit, long ret)
 		id = *ctr;
 		*ctr = id + 1;
 	}
-	fill_common(&lc.tmpl.c, EV_DATA);
-	lc.tmpl.c.ts_ns = now;
+	fill_common(&lc.tmpl.c, EV_DATA, now);
 	lc.tmpl.conn = v.conn;
 	lc.tmpl.kid = (id << 12) | (bpf_get_smp_processor_id() & 0xfff);
 	lc.tmpl.latency_ns = now - v.ts;
@@ -354,7 +411,10 @@ int BPF_KRETPROBE(ssl_data_exit, long ret)
 		lc.tmpl.truncated = len - lc.capture;
 	}
 	lc.nchunks = nchunks;
-	bpf_loop(lc.nchunks, emit_chunk, &lc, 0);
+	if (nchunks == 1)
+		emit_chunk(0, &lc); /* the usual case: no bpf_loop round trip */
+	else
+		bpf_loop(lc.nchunks, emit_chunk, &lc, 0);
 	return 0;
 }
 
@@ -365,37 +425,21 @@ SEC("uprobe")
 int BPF_KPROBE(ssl_hs_enter, void *conn)
 {
 	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
-	__u64 pt = bpf_get_current_pid_tgid();
 
-	if (!proc_allowed(pt >> 32))
+	if (!proc_allowed(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct active_key k = { .pid_tgid = pt, .kind = 2 };
-	struct active_val *old = bpf_map_lookup_elem(&active, &k);
-	if (old) {
-		old->depth++;
-		return 0;
-	}
-	struct active_val v = { .conn = (__u64)conn, .ts = bpf_ktime_get_boot_ns(), .func = func };
-	bpf_map_update_elem(&active, &k, &v, BPF_ANY);
+	call_enter(ctx, 2, func, (__u64)conn, 0, 0);
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_hs_exit, long ret)
 {
-	__u64 pt = bpf_get_current_pid_tgid();
-	struct active_key k = { .pid_tgid = pt, .kind = 2 };
-	struct active_val *vp = bpf_map_lookup_elem(&active, &k);
-	__u64 now = bpf_ktime_get_boot_ns();
+	struct call_slot v;
 
-	if (!vp)
+	if (!call_exit(2, &v))
 		return 0;
-	if (vp->depth) {
-		vp->depth--;
-		return 0;
-	}
-	struct active_val v = *vp;
-	bpf_map_delete_elem(&active, &k);
+	__u64 now = bpf_ktime_get_boot_ns();
 
 	struct hs_event *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
@@ -404,8 +448,7 @@ int BPF_KRETPROBE(ssl_hs_exit, long ret)
 			st->lost++;
 		return 0;
 	}
-	fill_common(&e->c, EV_HANDSHAKE);
-	e->c.ts_ns = now;
+	fill_common(&e->c, EV_HANDSHAKE, now);
 	e->conn = v.conn;
 	e->latency_ns = now - v.ts;
 	e->ret = (int)ret;
@@ -436,7 +479,7 @@ int BPF_KPROBE(ssl_close_enter, void *conn)
 			st->lost++;
 		return 0;
 	}
-	fill_common(&e->c, EV_CLOSE);
+	fill_common(&e->c, EV_CLOSE, bpf_ktime_get_boot_ns());
 	e->conn = c;
 	e->func = func;
 	e->pad = 0;
@@ -507,7 +550,7 @@ static __always_inline int notify_file(__u32 type, struct file *f, __s32 fd, con
 			st->ctl_lost++;
 		return 0;
 	}
-	fill_common(&e->c, type);
+	fill_common(&e->c, type, bpf_ktime_get_boot_ns());
 	e->dev = key.dev;
 	e->ino = key.ino;
 	e->fd = fd;
