@@ -307,9 +307,8 @@ void out_json_cstr(struct out *o, const char *s)
 static const char b64t[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t b64_encode(char *dst, const void *src, size_t n)
+static size_t b64_encode_scalar(char *dst, const unsigned char *s, size_t n)
 {
-	const unsigned char *s = src;
 	size_t i, w = 0;
 
 	for (i = 0; i + 2 < n; i += 3) {
@@ -328,6 +327,79 @@ size_t b64_encode(char *dst, const void *src, size_t n)
 		dst[w++] = i + 1 < n ? b64t[(v >> 6) & 63] : '=';
 		dst[w++] = '=';
 	}
+	return w;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_B64_AVX2 1
+
+/*
+ * AVX2 encoder (W. Mula and D. Lemire, "Faster Base64 Encoding and Decoding Using AVX2
+ * Instructions", 2018): 24 input bytes -> 32 characters per step. Each 128-bit lane takes 12
+ * bytes; the load starts 4 bytes early so that both lanes' bytes sit at fixed positions.
+ */
+__attribute__((target("avx2"))) static inline __m256i b64_reshuffle(__m256i in)
+{
+	in = _mm256_shuffle_epi8(in, _mm256_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2,
+						       0, 1, 14, 15, 13, 14, 11, 12, 10, 11, 8, 9,
+						       7, 8, 5, 6, 4, 5));
+	__m256i t0 = _mm256_and_si256(in, _mm256_set1_epi32(0x0fc0fc00));
+	__m256i t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
+	__m256i t2 = _mm256_and_si256(in, _mm256_set1_epi32(0x003f03f0));
+	__m256i t3 = _mm256_mullo_epi16(t2, _mm256_set1_epi32(0x01000010));
+	return _mm256_or_si256(t1, t3);
+}
+
+__attribute__((target("avx2"))) static inline __m256i b64_translate(__m256i in)
+{
+	const __m256i lut = _mm256_setr_epi8(65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19,
+					     -16, 0, 0, 65, 71, -4, -4, -4, -4, -4, -4, -4, -4,
+					     -4, -4, -19, -16, 0, 0);
+	__m256i idx = _mm256_subs_epu8(in, _mm256_set1_epi8(51));
+	__m256i mask = _mm256_cmpgt_epi8(in, _mm256_set1_epi8(25));
+	idx = _mm256_sub_epi8(idx, mask);
+	return _mm256_add_epi8(in, _mm256_shuffle_epi8(lut, idx));
+}
+
+__attribute__((target("avx2"))) static size_t b64_encode_avx2(char *dst, const unsigned char *s,
+								size_t n)
+{
+	size_t i = 0, w = 0;
+
+	if (n >= 32) {
+		/* first step: load [0, 32) and move it up by 4 bytes, as if loaded from s - 4 */
+		__m256i in = _mm256_loadu_si256((const __m256i *)s);
+		in = _mm256_permutevar8x32_epi32(in, _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6));
+		_mm256_storeu_si256((__m256i *)dst, b64_translate(b64_reshuffle(in)));
+		i = 24;
+		w = 32;
+		/* later steps read [i - 4, i + 28) */
+		while (i + 28 <= n) {
+			in = _mm256_loadu_si256((const __m256i *)(s + i - 4));
+			_mm256_storeu_si256((__m256i *)(dst + w), b64_translate(b64_reshuffle(in)));
+			i += 24;
+			w += 32;
+		}
+	}
+	return w + b64_encode_scalar(dst + w, s + i, n - i);
+}
+#endif
+
+static size_t (*b64_impl)(char *, const unsigned char *, size_t);
+
+size_t b64_encode(char *dst, const void *src, size_t n)
+{
+	size_t w;
+
+	if (!b64_impl) {
+		b64_impl = b64_encode_scalar;
+#ifdef HAVE_B64_AVX2
+		if (!getenv("COLLECTOR_NO_SIMD") && __builtin_cpu_supports("avx2"))
+			b64_impl = b64_encode_avx2;
+#endif
+	}
+	w = b64_impl(dst, src, n);
 	dst[w] = '\0';
 	return w;
 }
@@ -335,15 +407,31 @@ size_t b64_encode(char *dst, const void *src, size_t n)
 void out_base64(struct out *o, const void *data, size_t n)
 {
 	const unsigned char *s = data;
-	char tmp[4 * 256 + 1];
+	size_t need = b64_encoded_len(n) + 3; /* quotes and b64_encode's NUL */
 
-	out_char(o, '"');
-	while (n) {
-		size_t chunk = n > 768 ? 768 : n;  /* multiple of 3 */
-		size_t w = b64_encode(tmp, s, chunk);
-		out_raw(o, tmp, w);
-		s += chunk;
-		n -= chunk;
+	if (o->err)
+		return;
+	if (need <= o->cap) {
+		/* encode straight into the output buffer */
+		ensure(o, need);
+		if (o->err)
+			return;
+		o->buf[o->len++] = '"';
+		o->len += b64_encode(o->buf + o->len, s, n);
+		o->buf[o->len++] = '"';
+		return;
 	}
-	out_char(o, '"');
+	{
+		char tmp[4 * 4096 + 1];
+
+		out_char(o, '"');
+		while (n) {
+			size_t chunk = n > 3 * 4096 ? 3 * 4096 : n; /* multiple of 3 */
+			size_t w = b64_encode(tmp, s, chunk);
+			out_raw(o, tmp, w);
+			s += chunk;
+			n -= chunk;
+		}
+		out_char(o, '"');
+	}
 }
