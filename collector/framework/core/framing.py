@@ -33,16 +33,26 @@ class LineFramer:
             self.oversize_bytes += nl
             self._discarding = False
             data = data[nl + 1 :]
-        if self._buf:
-            self._buf += data
-            data = bytes(self._buf)
-            self._buf.clear()
         lines = data.split(b"\n")
         rest = lines.pop()
+        buf = self._buf
+        if buf:
+            if not lines:
+                # still inside the pending line
+                if len(buf) + len(rest) > self.max_line:
+                    self._start_discard(len(buf) + len(rest))
+                    buf.clear()
+                else:
+                    buf += rest
+                return []
+            # the first line completes the pending one: copy only that line, not the chunk
+            buf += lines[0]
+            lines[0] = bytes(buf)
+            buf.clear()
         if len(rest) > self.max_line:
             self._start_discard(len(rest))
         elif rest:
-            self._buf += rest
+            buf += rest
         max_line = self.max_line
         for line in lines:
             if len(line) > max_line:
