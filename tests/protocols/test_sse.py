@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.framework.protocols.sse import SseEvent, SseParser
+from collector.framework.protocols.sse import SseEvent, SseParser, split_body
 
 
 def parse(*chunks: bytes, **kw: int) -> list[SseEvent]:
@@ -101,3 +101,135 @@ def test_any_split_same_events(cuts: list[int]) -> None:
     points = sorted(set(cuts))
     chunks = [STREAM[a:b] for a, b in zip([0, *points], [*points, len(STREAM)], strict=True)]
     assert parse(*chunks) == ref
+
+
+# --- the whole-body split (split_body) against SseParser fed piece by piece ---------------------
+
+LINES = [
+    b"data: {\"a\":1}",
+    b"data:x",
+    b"data",
+    b"data: ",
+    b"data:  two",
+    b"event: delta",
+    b"event:",
+    b"event: \xc3\xa9v\xff",
+    b"id: 7",
+    b"retry: 10",
+    b": comment",
+    b":",
+    b"other: field",
+    b"data: caf\xc3\xa9 \xe2\x9c\x93",
+    b"data: bad \xff utf-8",
+    b"",
+]
+DATA_LINES = [line for line in LINES if line.startswith(b"data")]
+EVENT_LINES = [line for line in LINES if line.startswith(b"event")]
+# One event's lines (a blank line follows each): the usual shapes, and anything
+GROUPS = st.one_of(
+    st.tuples(st.sampled_from(DATA_LINES)),
+    st.tuples(st.sampled_from(EVENT_LINES), st.sampled_from(DATA_LINES)),
+    st.lists(st.sampled_from(LINES), max_size=4),
+)
+
+
+def incremental(pieces: list[tuple[bytes, int]]) -> tuple[list[str], list[str], list[int]]:
+    """What SseParser gives fed piece by piece: names, data, time of the piece that completed each."""
+    p = SseParser()
+    names: list[str] = []
+    datas: list[str] = []
+    times: list[int] = []
+    for piece, ts in pieces:
+        for ev in p.feed(piece):
+            names.append(ev.event)
+            datas.append(ev.data)
+            times.append(ts)
+    return names, datas, times
+
+
+def whole(pieces: list[tuple[bytes, int]]) -> tuple[list[str], list[str], list[int]] | None:
+    body = b"".join(piece for piece, _ in pieces)
+    marks: list[int] = []
+    stamps: list[int] = []
+    offset = 0
+    for piece, ts in pieces:
+        if piece and (not stamps or stamps[-1] != ts):
+            marks.append(offset)
+            stamps.append(ts)
+        offset += len(piece)
+    found = split_body(body, marks, stamps)
+    if found is None:
+        return None
+    names, datas, times = found
+    return names, [d.decode("utf-8", "replace") for d in datas], times
+
+
+def cut(body: bytes, sizes: list[int], same: int) -> list[tuple[bytes, int]]:
+    """Pieces of the given sizes (cycling); every `same` consecutive pieces share a time."""
+    pieces: list[tuple[bytes, int]] = []
+    pos = 0
+    while pos < len(body) or not pieces:
+        n = sizes[len(pieces) % len(sizes)] if sizes else len(body)
+        pieces.append((body[pos : pos + n], 100 + len(pieces) // same))
+        pos += n
+    return pieces
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    groups=st.lists(GROUPS, max_size=15),
+    ending=st.sampled_from([b"\n", b"\r\n", b"\r", "mixed"]),
+    bom=st.booleans(),
+    tail=st.sampled_from([b"", b"data: unterminated", b"data: half\n", b"\n"]),
+    sizes=st.lists(st.integers(min_value=1, max_value=30), max_size=8),
+    same=st.integers(min_value=1, max_value=3),
+    data=st.data(),
+)
+def test_split_body_same_events_and_times_as_the_parser(
+    groups: list[tuple[bytes, ...] | list[bytes]], ending: bytes | str, bom: bool, tail: bytes, sizes: list[int], same: int, data: st.DataObject
+) -> None:
+    lines = [line for group in groups for line in (*group, b"")]
+    if isinstance(ending, bytes):
+        body = b"".join(line + ending for line in lines)
+    else:
+        body = b"".join(line + data.draw(st.sampled_from([b"\n", b"\r\n", b"\r"])) for line in lines)
+    body = (b"\xef\xbb\xbf" if bom else b"") + body + tail
+    pieces = cut(body, sizes, same)
+    found = whole(pieces)
+    # only bodies with a lone CR or mixed line endings are left to the parser
+    uniform = b"\r" not in body or body.count(b"\r") == body.count(b"\r\n") == body.count(b"\n")
+    assert (found is None) == (not uniform)
+    if found is not None:
+        assert found == incremental(pieces)
+
+
+def test_split_body_shapes() -> None:
+    body = (
+        b"event: message_start\ndata: {\"a\":1}\n\n"
+        b": keep-alive\n\n"
+        b"data: one\ndata: two\n\n"
+        b"id: 3\nretry: 5\ndata: x\n\n"
+        b"\n\n\ndata: after blank lines\n\n"
+        b"data: never ended"
+    )
+    names, datas, times = split_body(body, [0], [1]) or ([], [], [])
+    assert names == ["message_start", "message", "message", "message"]
+    assert datas == [b'{"a":1}', b"one\ntwo", b"x", b"after blank lines"]
+    assert times == [1, 1, 1, 1]
+    crlf = body.replace(b"\n", b"\r\n")
+    assert split_body(crlf, [0], [1]) == (names, datas, times)
+    assert split_body(body.replace(b"\n", b"\r"), [0], [1]) is None  # CR only: the parser's job
+    assert split_body(b"", [], []) == ([], [], [])
+
+
+def test_split_body_times_are_the_dispatching_byte() -> None:
+    body = b"data: a\n\ndata: b\n\n"
+    # the blank line of "a" (offset 8) arrives at time 2, the one of "b" (offset 17) at time 3
+    assert split_body(body, [0, 8, 9, 17], [1, 2, 2, 3]) == (["message", "message"], [b"a", b"b"], [2, 3])
+    assert split_body(body, [0, 9], [1, 2]) == (["message", "message"], [b"a", b"b"], [1, 2])
+    crlf = b"data: a\r\n\r\n"  # with CRLF the blank line's CR dispatches
+    assert split_body(crlf, [0, 9, 10], [1, 2, 3]) == (["message"], [b"a"], [2])
+
+
+def test_split_body_leaves_huge_bodies_to_the_parser() -> None:
+    assert split_body(b"data: " + b"x" * 100 + b"\n\n", [0], [1], max_event_size=50) is None

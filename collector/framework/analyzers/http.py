@@ -33,6 +33,7 @@ from ..protocols.message import (
     BodyOptions,
     Exchange,
     HttpMessage,
+    SseColumns,
     SseItem,
     split_target,
 )
@@ -43,7 +44,6 @@ from ..protocols.reassembly import (
     ConnKey,
     Reassembler,
 )
-from ..protocols.sse import SseEvent
 
 SOURCE = "http"
 
@@ -54,9 +54,9 @@ class SseConsumer(Protocol):
     def sse_begin_pass(self) -> None:
         """The analyzer starts a pass (batch, tick, finish): forget what earlier passes sent."""
 
-    def sse_for_exchange(self, exchange: HttpExchange, items: list[tuple[SseEvent, int]], complete: bool) -> None:
-        """The SSE events of `exchange`'s response with the time of the TLS data that completed
-        each, in order; `complete`: none was dropped."""
+    def sse_for_exchange(self, exchange: HttpExchange, events: SseColumns, complete: bool) -> None:
+        """The SSE events of `exchange`'s response in order, with the time of the TLS data that
+        completed each; `complete`: none was dropped."""
 
 
 class HttpAnalyzer(Analyzer):
@@ -203,13 +203,10 @@ class HttpAnalyzer(Analyzer):
                 ts = item.end_ns
                 self.exchanges += 1
                 resp = item.response
-                if (
-                    self._sse_consumer is not None
-                    and resp is not None
-                    and resp.sse_kept is not None
-                    and (resp.sse_kept or resp.sse_overflow)
-                ):
-                    self._sse_consumer.sse_for_exchange(exchange, resp.sse_kept, not resp.sse_overflow)
+                if self._sse_consumer is not None and resp is not None:
+                    kept = resp.sse_result()
+                    if kept is not None and (kept.names or resp.sse_overflow):
+                        self._sse_consumer.sse_for_exchange(exchange, kept, not resp.sse_overflow)
             elif type(item) is SseItem:
                 e = item.event
                 payload = SseMessage(

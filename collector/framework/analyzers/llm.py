@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING
 from ..core.analyzer import Analyzer
 from ..core.events import Event, HttpExchange, SseMessage
 from ..llm import extract
-from ..llm._common import SseItem
-from ..protocols.sse import SseEvent
+from ..protocols.message import SseColumns
 
 if TYPE_CHECKING:
     from .http import HttpAnalyzer
@@ -74,7 +73,7 @@ class LlmAnalyzer(Analyzer):
         self.stats = LlmStats()
         self._pending: OrderedDict[Key, _Pending] = OrderedDict()
         # Exchanges handed over by an attached HttpAnalyzer in its current pass, by id().
-        self._direct: dict[int, tuple[HttpExchange, list[tuple[SseEvent, int]], bool]] = {}
+        self._direct: dict[int, tuple[HttpExchange, SseColumns, bool]] = {}
 
     def attach(self, http: HttpAnalyzer) -> None:
         """Take SSE events straight from `http` (which must run before this analyzer, in the same
@@ -88,8 +87,8 @@ class LlmAnalyzer(Analyzer):
         if self._direct:
             self._direct.clear()
 
-    def sse_for_exchange(self, exchange: HttpExchange, items: list[tuple[SseEvent, int]], complete: bool) -> None:
-        self._direct[id(exchange)] = (exchange, items, complete)
+    def sse_for_exchange(self, exchange: HttpExchange, events: SseColumns, complete: bool) -> None:
+        self._direct[id(exchange)] = (exchange, events, complete)
 
     @property
     def tracked(self) -> int:
@@ -148,12 +147,10 @@ class LlmAnalyzer(Analyzer):
             return None
         try:
             if direct is not None:
-                _, items, complete = direct
+                _, columns, complete = direct
                 if not complete:
                     self.stats.overflowed += 1
-                call = extract(
-                    exchange, [SseItem(e.event, e.data, t) for e, t in items], sse_complete=complete
-                )
+                call = extract(exchange, columns, sse_complete=complete)
             else:
                 call = extract(
                     exchange,

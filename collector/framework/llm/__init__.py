@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.events import Event, HttpExchange, LlmCall, SseMessage
+from ..protocols.message import SseColumns
 from ._common import CallBuilder, SseItem, error_of, header, loads, parse_sse_body, to_items
 from .detect import FORMATS, detect, host_of
 
@@ -41,14 +42,15 @@ def _snippet(body: bytes, limit: int = 300) -> str:
 
 def extract(
     exchange: HttpExchange,
-    sse: Sequence[SseMessage | Event | SseItem] = (),
+    sse: Sequence[SseMessage | Event | SseItem] | SseColumns = (),
     *,
     sse_complete: bool = True,
 ) -> LlmCall | None:
     """The LLM call carried by `exchange`, or None if it is not one.
 
     `sse`: the response's server-sent events in order, as SseMessage payloads, Events wrapping
-    them (their timestamps give the time to first token) or SseItems. Without them a
+    them (their timestamps give the time to first token), SseItems or the SseColumns an
+    HttpAnalyzer hands over. Without them a
     `text/event-stream` response body is split here. `sse_complete=False` says some events were
     dropped: the body is then preferred when it is whole, the events still give timing.
     """
@@ -77,7 +79,7 @@ def extract(
                 timing = CallBuilder()
                 fmt.read_stream(items, timing)
                 b.first_content_ts = timing.first_content_ts
-            fmt.read_stream(parse_sse_body(exchange.response_body), b)
+            fmt.read_stream(to_items(parse_sse_body(exchange.response_body)), b)
             lost = exchange.response_body_truncated
     else:
         body_json = loads(exchange.response_body)

@@ -1,8 +1,9 @@
 """Shared pieces of the wire-format parsers: body/JSON/SSE helpers and the LlmCall builder.
 
-Everything here is pure (no I/O). Parsers see server-sent events as `SseItem`s (event name,
-data, wall-clock timestamp when known) so they work on both analyzer-collected `SseMessage`
-Events and on an SSE body split after the fact.
+Everything here is pure (no I/O). Parsers see server-sent events as `SseTuple`s (event name,
+data, wall-clock timestamp when known) so they work on the events an HttpAnalyzer hands over
+(`SseColumns`, data as UTF-8 bytes), on analyzer-collected `SseMessage` Events and on an SSE body
+split after the fact.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import orjson
 
 from ..core.events import Event, Header, HttpExchange, LlmCall, SseMessage, TokenUsage, ToolCall
+from ..protocols.message import SseColumns
 
 
 @dataclass(slots=True)
@@ -23,6 +25,10 @@ class SseItem:
     event: str
     data: str
     ts: int | None = None
+
+
+SseTuple = tuple[str, bytes | str, int | None]
+"""(event name, data, timestamp): data as str, or as UTF-8 bytes to decode with "replace"."""
 
 
 def header(headers: Sequence[Header], name: str) -> str:
@@ -80,6 +86,21 @@ def loads(data: bytes | str) -> Any:
         return None
 
 
+def load_data(data: bytes | str) -> Any:
+    """An SSE event's data as JSON, or None: the same as `loads` of its text, without decoding
+    it first when it is valid JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        if isinstance(data, bytes):
+            return loads(data.decode("utf-8", "replace"))
+        return None
+
+
+def data_text(data: bytes | str) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
 def dumps(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
@@ -111,17 +132,19 @@ def parse_sse_body(body: bytes) -> list[SseItem]:
     return items
 
 
-def to_items(sse: Iterable[SseMessage | Event | SseItem]) -> list[SseItem]:
-    items: list[SseItem] = []
+def to_items(sse: Iterable[SseMessage | Event | SseItem] | SseColumns) -> list[SseTuple]:
+    if isinstance(sse, SseColumns):
+        return list(zip(sse.names, sse.datas, sse.times, strict=True))
+    items: list[SseTuple] = []
     for entry in sse:
         if isinstance(entry, SseItem):
-            items.append(entry)
+            items.append((entry.event, entry.data, entry.ts))
         elif isinstance(entry, Event):
             payload = entry.payload
             if isinstance(payload, SseMessage):
-                items.append(SseItem(payload.event, payload.data, entry.timestamp_ns))
+                items.append((payload.event, payload.data, entry.timestamp_ns))
         elif isinstance(entry, SseMessage):
-            items.append(SseItem(entry.event, entry.data, None))
+            items.append((entry.event, entry.data, None))
     return items
 
 
@@ -211,12 +234,16 @@ class CallBuilder:
     def add_text(self, s: Any, ts: int | None = None) -> None:
         if isinstance(s, str) and s:
             self.text.append(s)
-            self.content(ts)
+            self.saw_content = True  # content(ts), inline: once per streamed delta
+            if ts is not None and self.first_content_ts is None:
+                self.first_content_ts = ts
 
     def add_thinking(self, s: Any, ts: int | None = None) -> None:
         if isinstance(s, str) and s:
             self.thinking.append(s)
-            self.content(ts)
+            self.saw_content = True
+            if ts is not None and self.first_content_ts is None:
+                self.first_content_ts = ts
 
     def tool(self, key: Any) -> _ToolAcc:
         acc = self.tools.get(key)
@@ -287,7 +314,7 @@ class WireFormat:
         """model, system, messages, tools of the request."""
         raise NotImplementedError
 
-    def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
+    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
         raise NotImplementedError
 
     def read_body(self, body: Any, b: CallBuilder) -> None:

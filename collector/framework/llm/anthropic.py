@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from orjson import JSONDecodeError
+from orjson import loads as _loads
+
 from ..core.events import HttpExchange
 from ._common import (
     CallBuilder,
-    SseItem,
+    SseTuple,
     WireFormat,
     as_int,
     dumps,
     error_of,
     header,
-    loads,
+    load_data,
     text_of,
 )
 
@@ -75,14 +78,33 @@ class Messages(WireFormat):
             "tools": [t for t in req.get("tools") or [] if isinstance(t, dict)],
         }
 
-    def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
+    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
         blocks: dict[int, str] = {}
-        for item in items:
-            obj = loads(item.data)
+        for event, raw, ts in items:
+            try:
+                obj = _loads(raw)
+            except JSONDecodeError:
+                obj = load_data(raw)
             if not isinstance(obj, dict):
                 continue
-            etype = obj.get("type") or item.event
-            if etype == "message_start":
+            etype = obj.get("type") or event
+            if etype == "content_block_delta":  # most events: tested first
+                delta = obj.get("delta") or {}
+                if not isinstance(delta, dict):
+                    continue
+                dtype = delta.get("type")
+                if dtype == "text_delta":
+                    b.add_text(delta.get("text"), ts)
+                elif dtype == "thinking_delta":
+                    b.add_thinking(delta.get("thinking"), ts)
+                elif dtype == "input_json_delta":
+                    fragment = delta.get("partial_json")
+                    if isinstance(fragment, str):
+                        b.tool(as_int(obj.get("index")) or 0).parts.append(fragment)
+                    b.content(ts)
+                else:  # signature_delta, citations_delta
+                    b.content(ts)
+            elif etype == "message_start":
                 message = obj.get("message") or {}
                 if isinstance(message, dict):
                     b.set_ids(message.get("id"), message.get("model"))
@@ -95,9 +117,9 @@ class Messages(WireFormat):
                 kind = str(block.get("type") or "")
                 blocks[index] = kind
                 if kind == "text":
-                    b.add_text(block.get("text"), item.ts)
+                    b.add_text(block.get("text"), ts)
                 elif kind == "thinking":
-                    b.add_thinking(block.get("thinking"), item.ts)
+                    b.add_thinking(block.get("thinking"), ts)
                 elif kind in _TOOL_BLOCKS:
                     acc = b.tool(index)
                     acc.id = str(block.get("id") or "")
@@ -105,23 +127,6 @@ class Messages(WireFormat):
                     initial = block.get("input")
                     if initial is not None:
                         acc.fallback = dumps(initial)
-            elif etype == "content_block_delta":
-                index = as_int(obj.get("index")) or 0
-                delta = obj.get("delta") or {}
-                if not isinstance(delta, dict):
-                    continue
-                dtype = delta.get("type")
-                if dtype == "text_delta":
-                    b.add_text(delta.get("text"), item.ts)
-                elif dtype == "thinking_delta":
-                    b.add_thinking(delta.get("thinking"), item.ts)
-                elif dtype == "input_json_delta":
-                    fragment = delta.get("partial_json")
-                    if isinstance(fragment, str):
-                        b.tool(index).parts.append(fragment)
-                    b.content(item.ts)
-                else:  # signature_delta, citations_delta
-                    b.content(item.ts)
             elif etype == "message_delta":
                 delta = obj.get("delta") or {}
                 if isinstance(delta, dict) and delta.get("stop_reason"):

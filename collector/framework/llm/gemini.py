@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from orjson import JSONDecodeError
+from orjson import loads as _loads
+
 from ..core.events import HttpExchange
-from ._common import CallBuilder, SseItem, WireFormat, as_int, error_of, loads
+from ._common import CallBuilder, SseTuple, WireFormat, as_int, error_of, load_data
 
 _PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 
@@ -22,48 +25,73 @@ def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
     return obj.get(snake) if value is None else value
 
 
+_USAGE = (
+    ("promptTokenCount", "prompt_token_count", "input_tokens"),
+    ("candidatesTokenCount", "candidates_token_count", "output_tokens"),
+    ("cachedContentTokenCount", "cached_content_token_count", "cache_read_tokens"),
+    ("thoughtsTokenCount", "thoughts_token_count", "reasoning_tokens"),
+)
+
+
 def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
+    """One GenerateContentResponse (a whole body, or one streamed chunk) into `b`. Runs once per
+    streamed chunk: the camelCase / snake_case lookups (`_get`) are written out inline."""
     if not isinstance(chunk, dict):
         return
     if "error" in chunk or chunk.get("type") == "error":  # else error_of finds nothing
         b.set_error(error_of(chunk))
     if not (b.response_id and b.response_model):  # set_ids keeps the first ones
         b.set_ids(_get(chunk, "responseId", "response_id"), _get(chunk, "modelVersion", "model_version"))
-    candidates = chunk.get("candidates") or []
-    candidate = next(
-        (c for c in candidates if isinstance(c, dict) and c.get("index", 0) == 0), None
-    )
+    candidates = chunk.get("candidates")
+    candidate = None
+    if candidates:
+        for c in candidates:
+            if isinstance(c, dict) and c.get("index", 0) == 0:
+                candidate = c
+                break
     if candidate is not None:
-        content = candidate.get("content") or {}
-        for part in content.get("parts") or [] if isinstance(content, dict) else []:
-            if not isinstance(part, dict):
-                continue
-            if isinstance(part.get("text"), str):
-                if part.get("thought"):
-                    b.add_thinking(part["text"], ts)
-                else:
-                    b.add_text(part["text"], ts)
-            call = _get(part, "functionCall", "function_call")
-            if isinstance(call, dict):
-                b.add_tool(call.get("id"), call.get("name"), call.get("args", {}))
-                b.content(ts)
-        reason = _get(candidate, "finishReason", "finish_reason")
+        content = candidate.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if parts:
+            for part in parts:
+                if not isinstance(part, dict):
+                    continue
+                text = part.get("text")
+                if isinstance(text, str):
+                    if part.get("thought"):
+                        b.add_thinking(text, ts)
+                    else:
+                        b.add_text(text, ts)
+                call = part.get("functionCall")
+                if call is None:
+                    call = part.get("function_call")
+                if isinstance(call, dict):
+                    b.add_tool(call.get("id"), call.get("name"), call.get("args", {}))
+                    b.content(ts)
+        reason = candidate.get("finishReason")
+        if reason is None:
+            reason = candidate.get("finish_reason")
         if reason:
             b.stop_reason = str(reason)
             b.finished = True
-    feedback = _get(chunk, "promptFeedback", "prompt_feedback")
+    feedback = chunk.get("promptFeedback")
+    if feedback is None:
+        feedback = chunk.get("prompt_feedback")
     if isinstance(feedback, dict) and _get(feedback, "blockReason", "block_reason"):
         b.stop_reason = str(_get(feedback, "blockReason", "block_reason"))
-    usage = _get(chunk, "usageMetadata", "usage_metadata")
+    usage = chunk.get("usageMetadata")
+    if usage is None:
+        usage = chunk.get("usage_metadata")
     if isinstance(usage, dict):
-        b.set_usage(
-            input_tokens=as_int(_get(usage, "promptTokenCount", "prompt_token_count")),
-            output_tokens=as_int(_get(usage, "candidatesTokenCount", "candidates_token_count")),
-            cache_read_tokens=as_int(
-                _get(usage, "cachedContentTokenCount", "cached_content_token_count")
-            ),
-            reasoning_tokens=as_int(_get(usage, "thoughtsTokenCount", "thoughts_token_count")),
-        )
+        known = b.usage
+        for camel, snake, name in _USAGE:
+            value = usage.get(camel)
+            if value is None:
+                value = usage.get(snake)
+            if value is not None:
+                number = as_int(value)
+                if number is not None:
+                    known[name] = number
 
 
 class GenerateContent(WireFormat):
@@ -112,9 +140,13 @@ class GenerateContent(WireFormat):
             "tools": tools,
         }
 
-    def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
-        for item in items:
-            read_chunk(loads(item.data), item.ts, b)
+    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
+        for _event, raw, ts in items:
+            try:
+                chunk = _loads(raw)
+            except JSONDecodeError:
+                chunk = load_data(raw)
+            read_chunk(chunk, ts, b)
 
     def read_body(self, body: Any, b: CallBuilder) -> None:
         # streamGenerateContent without alt=sse answers with a JSON array of chunks.

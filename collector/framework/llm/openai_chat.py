@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from orjson import JSONDecodeError
+from orjson import loads as _loads
+
 from ..core.events import HttpExchange
-from ._common import CallBuilder, SseItem, WireFormat, as_int, error_of, loads, text_of
+from ._common import CallBuilder, SseTuple, WireFormat, as_int, data_text, error_of, loads, text_of
 
 _AZURE_DEPLOYMENT = re.compile(r"/deployments/([^/]+)/chat/completions$")
 
@@ -67,49 +70,67 @@ class ChatCompletions(WireFormat):
             "tools": [t for t in tools if isinstance(t, dict)],
         }
 
-    def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
-        for item in items:
-            data = item.data.strip()
-            if data == "[DONE]":
-                b.finished = True
-                continue
-            if not data:
-                continue
-            obj = loads(data)
+    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
+        for _event, raw, ts in items:
+            try:
+                obj = _loads(raw)  # valid JSON: the same as loads() of the stripped text
+            except JSONDecodeError:
+                data = data_text(raw).strip()
+                if data == "[DONE]":
+                    b.finished = True
+                    continue
+                if not data:
+                    continue
+                obj = loads(data)
             if not isinstance(obj, dict):
                 continue
             if "error" in obj or obj.get("type") == "error":  # else error_of finds nothing
                 b.set_error(error_of(obj))
             if not (b.response_id and b.response_model):  # set_ids keeps the first ones
                 b.set_ids(obj.get("id"), obj.get("model"))
-            for choice in obj.get("choices") or []:
-                if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                    continue
-                delta = choice.get("delta") or {}
-                if isinstance(delta, dict):
-                    self._delta(delta, item.ts, b)
-                if choice.get("finish_reason"):
-                    b.stop_reason = str(choice["finish_reason"])
-            read_usage(obj.get("usage"), b)
+            choices = obj.get("choices")
+            if choices:
+                for choice in choices:
+                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                        continue
+                    delta = choice.get("delta")
+                    if delta and isinstance(delta, dict):
+                        self._delta(delta, ts, b)
+                    reason = choice.get("finish_reason")
+                    if reason:
+                        b.stop_reason = str(reason)
+            usage = obj.get("usage")
+            if usage:
+                read_usage(usage, b)
 
     def _delta(self, delta: dict[str, Any], ts: int | None, b: CallBuilder) -> None:
-        b.add_text(delta.get("content"), ts)
-        b.add_text(delta.get("refusal"), ts)
-        b.add_thinking(delta.get("reasoning_content"), ts)
-        b.add_thinking(delta.get("reasoning"), ts)
-        for call in delta.get("tool_calls") or []:
-            if not isinstance(call, dict):
-                continue
-            acc = b.tool(call.get("index", 0))
-            if call.get("id"):
-                acc.id = str(call["id"])
-            fn = call.get("function") or {}
-            if isinstance(fn, dict):
-                if fn.get("name") and not acc.name:
-                    acc.name = str(fn["name"])
-                if isinstance(fn.get("arguments"), str) and fn["arguments"]:
-                    acc.parts.append(fn["arguments"])
-            b.content(ts)
+        value = delta.get("content")
+        if value is not None:
+            b.add_text(value, ts)
+        value = delta.get("refusal")
+        if value is not None:
+            b.add_text(value, ts)
+        value = delta.get("reasoning_content")
+        if value is not None:
+            b.add_thinking(value, ts)
+        value = delta.get("reasoning")
+        if value is not None:
+            b.add_thinking(value, ts)
+        calls = delta.get("tool_calls")
+        if calls:
+            for call in calls:
+                if not isinstance(call, dict):
+                    continue
+                acc = b.tool(call.get("index", 0))
+                if call.get("id"):
+                    acc.id = str(call["id"])
+                fn = call.get("function") or {}
+                if isinstance(fn, dict):
+                    if fn.get("name") and not acc.name:
+                        acc.name = str(fn["name"])
+                    if isinstance(fn.get("arguments"), str) and fn["arguments"]:
+                        acc.parts.append(fn["arguments"])
+                b.content(ts)
         fn = delta.get("function_call")  # legacy `functions`
         if isinstance(fn, dict):
             acc = b.tool("function_call")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.events import HttpExchange
-from ._common import CallBuilder, SseItem, WireFormat, as_int, error_of, loads, text_of
+from ._common import CallBuilder, SseTuple, WireFormat, as_int, error_of, load_data, text_of
 
 _TEXT_DELTAS = ("response.output_text.delta", "response.refusal.delta")
 _THINKING_DELTAS = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
@@ -103,17 +103,17 @@ class Responses(WireFormat):
             "tools": [t for t in req.get("tools") or [] if isinstance(t, dict)],
         }
 
-    def read_stream(self, items: list[SseItem], b: CallBuilder) -> None:
+    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
         final: dict[str, Any] | None = None
-        for item in items:
-            obj = loads(item.data)
+        for event, raw, ts in items:
+            obj = load_data(raw)
             if not isinstance(obj, dict):
                 continue
-            etype = obj.get("type") or item.event
+            etype = obj.get("type") or event
             if etype in _TEXT_DELTAS:
-                b.add_text(obj.get("delta"), item.ts)
+                b.add_text(obj.get("delta"), ts)
             elif etype in _THINKING_DELTAS:
-                b.add_thinking(obj.get("delta"), item.ts)
+                b.add_thinking(obj.get("delta"), ts)
             elif etype in (
                 "response.function_call_arguments.delta",
                 "response.custom_tool_call_input.delta",
@@ -121,7 +121,7 @@ class Responses(WireFormat):
                 delta = obj.get("delta")
                 if isinstance(delta, str):
                     b.tool(obj.get("output_index", obj.get("item_id"))).parts.append(delta)
-                b.content(item.ts)
+                b.content(ts)
             elif etype in ("response.function_call_arguments.done",):
                 acc = b.tool(obj.get("output_index", obj.get("item_id")))
                 if not acc.parts and isinstance(obj.get("arguments"), str):

@@ -229,7 +229,12 @@ class ContentDecoder:
 
 
 class BodyCapture:
-    """Bounded body storage with the full size and an incremental SHA-256."""
+    """Bounded body storage with the full size and its SHA-256.
+
+    While the body fits in `limit` its pieces are only kept (hashed once, when the digest is
+    asked for); past the limit the kept part is hashed and every further byte is hashed as it
+    arrives, so the digest always covers the whole body at bounded memory.
+    """
 
     __slots__ = ("_chunks", "_kept", "limit", "sha", "size", "truncated")
 
@@ -238,26 +243,30 @@ class BodyCapture:
         self.size = 0
         self._kept = 0
         self._chunks: list[bytes] = []
-        self.sha = hashlib.sha256()
+        self.sha: hashlib._Hash | None = None  # incremental, once the body passed the limit
         self.truncated = False
 
     def add(self, data: bytes) -> None:
         n = len(data)
         if not n:
             return
-        self.size += n
-        self.sha.update(data)
-        room = self.limit - self._kept
-        if room <= 0:
-            self.truncated = True
+        size = self.size + n
+        if size <= self.limit:
+            self.size = self._kept = size
+            self._chunks.append(data)
             return
-        if n > room:
+        sha = self.sha
+        if sha is None:
+            sha = self.sha = hashlib.sha256()
+            for chunk in self._chunks:
+                sha.update(chunk)
+        self.size = size
+        sha.update(data)
+        room = self.limit - self._kept
+        self.truncated = True
+        if room > 0:
             self._chunks.append(data[:room])
             self._kept += room
-            self.truncated = True
-        else:
-            self._chunks.append(data)
-            self._kept += n
 
     def value(self) -> bytes:
         if len(self._chunks) > 1:
@@ -265,4 +274,8 @@ class BodyCapture:
         return self._chunks[0] if self._chunks else b""
 
     def hexdigest(self) -> str:
-        return self.sha.hexdigest() if self.size else ""
+        if not self.size:
+            return ""
+        if self.sha is None:
+            return hashlib.sha256(self.value()).hexdigest()
+        return self.sha.hexdigest()

@@ -2,19 +2,25 @@
 
 The parsers (`http1`, `http2`) append `Exchange` and `SseItem` objects to an `out` list they are
 given; the analyzer turns them into Events. A message's body goes through content decoding
-(`ContentDecoder`), bounded capture (`BodyCapture`) and, for `text/event-stream` responses, the
-SSE parser, piece by piece as it arrives.
+(`ContentDecoder`) and bounded capture (`BodyCapture`). A `text/event-stream` response is parsed
+by `SseParser` piece by piece as it arrives when each event is wanted as it comes (`sse`);
+when the events are only wanted with the finished exchange (`keep_sse` alone), the body is kept
+with the time each piece arrived and split into events once, when the message ends
+(`sse.split_body`), which costs far less per event.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import urlsplit
 
 from .content_encoding import DEFAULT_MAX_DECODED, BodyCapture, ContentDecoder, parse_encodings
-from .sse import SseEvent, SseParser
+from .sse import SseEvent, SseParser, split_body
 
 DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+MAX_SSE_MARKS = 65_536
+"""Arrival times kept per event-stream body split at its end; past that it is parsed as it comes."""
 
 Header = tuple[str, str]
 
@@ -31,8 +37,8 @@ class BodyOptions:
     """How bodies are handled.
 
     `sse`: parse `text/event-stream` responses and append an `SseItem` per event to `out`.
-    `keep_sse`: parse them and keep (event, ts) pairs on the response (`HttpMessage.sse_kept`,
-    at most `keep_sse_events` items / `keep_sse_bytes` characters of data, beyond that
+    `keep_sse`: give their events with the finished response (`HttpMessage.sse_result()`: at
+    most `keep_sse_events` events / `keep_sse_bytes` characters of data, beyond that
     `sse_overflow` is set), for a consumer that wants them with the finished exchange.
     """
 
@@ -43,6 +49,20 @@ class BodyOptions:
     keep_sse: bool = False
     keep_sse_events: int = 50_000
     keep_sse_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class SseColumns:
+    """The SSE events of one response, column by column: event name, data, time of the TLS data
+    that completed the event. Data is UTF-8 bytes when the body was split whole (decode with
+    "replace" for the text), str when `SseParser` parsed it."""
+
+    names: list[str] = field(default_factory=list)
+    datas: list[bytes | str] = field(default_factory=list)
+    times: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 @dataclass(slots=True)
@@ -79,10 +99,15 @@ class HttpMessage:
     stream_id: int | None = None
     wire_size: int = 0
     sse_emit: bool = True
-    sse_kept: list[tuple[SseEvent, int]] | None = None  # (event, ts) when opts.keep_sse
+    sse_kept: SseColumns | None = None  # when opts.keep_sse, see sse_result()
     sse_kept_bytes: int = 0
     sse_overflow: bool = False
     sse_limits: tuple[int, int] = (0, 0)
+    # Whole-body SSE (opts.keep_sse without opts.sse): body offsets where pieces arriving at
+    # a new time begin, and those times; None once parsed (or when SseParser runs instead).
+    sse_marks: list[int] | None = None
+    sse_stamps: list[int] | None = None
+    sse_last_ts: int = -1
 
     def header(self, name: str) -> str | None:
         """First value of a header (case-insensitive)."""
@@ -107,11 +132,15 @@ class HttpMessage:
         if (opts.sse or opts.keep_sse) and not self.is_request:
             ct = self.header("content-type")
             if ct and ct.split(";", 1)[0].strip().lower() == "text/event-stream":
-                self.sse = SseParser()
                 self.sse_emit = opts.sse
                 if opts.keep_sse:
-                    self.sse_kept = []
+                    self.sse_kept = SseColumns()
                     self.sse_limits = (opts.keep_sse_events, opts.keep_sse_bytes)
+                if opts.sse:
+                    self.sse = SseParser()
+                else:
+                    self.sse_marks = []
+                    self.sse_stamps = []
 
     def add_body(self, data: bytes, ts: int, out: list[object]) -> None:
         self.wire_size += len(data)
@@ -119,6 +148,9 @@ class HttpMessage:
         if body is None:
             return
         if self.decoder is None:
+            if self.sse_marks is not None:
+                self._keep(data, ts)
+                return
             body.add(data)
             if self.sse is not None:
                 self._sse(data, ts, out)
@@ -127,9 +159,46 @@ class HttpMessage:
         if self.decoder.error and not self.error:
             self.error = self.decoder.error
         for piece in pieces:
+            self._piece(piece, ts, out)
+
+    def _piece(self, piece: bytes, ts: int, out: list[object]) -> None:
+        if self.sse_marks is not None:
+            self._keep(piece, ts)
+            return
+        assert self.body is not None
+        self.body.add(piece)
+        if self.sse is not None:
+            self._sse(piece, ts, out)
+
+    def _keep(self, piece: bytes, ts: int) -> None:
+        """Whole-body SSE: keep the piece and when it arrived; SseParser takes over before the
+        body would pass its limit (the rest would not be kept) or the marks their bound."""
+        body = self.body
+        marks = self.sse_marks
+        assert body is not None and marks is not None and self.sse_stamps is not None
+        if body.size + len(piece) > body.limit or len(marks) >= MAX_SSE_MARKS:
+            self._sse_replay()
             body.add(piece)
-            if self.sse is not None:
-                self._sse(piece, ts, out)
+            self._sse(piece, ts, [])
+            return
+        if ts != self.sse_last_ts and piece:
+            marks.append(body.size)
+            self.sse_stamps.append(ts)
+            self.sse_last_ts = ts
+        body.add(piece)
+
+    def _sse_replay(self) -> None:
+        """Leave the whole-body path: feed the body so far to an SseParser, piece by piece with
+        the times the pieces arrived (the events and times it would have given as they came)."""
+        marks, stamps = self.sse_marks, self.sse_stamps
+        assert marks is not None and stamps is not None and self.body is not None
+        self.sse_marks = self.sse_stamps = None
+        self.sse = SseParser()
+        body = self.body.value()
+        ends = [*marks[1:], len(body)] if marks else []
+        unused: list[object] = []
+        for start, end, ts in zip(marks, ends, stamps, strict=True):
+            self._sse(body[start:end], ts, unused)
 
     def _sse(self, piece: bytes, ts: int, out: list[object]) -> None:
         sse = self.sse
@@ -146,22 +215,54 @@ class HttpMessage:
             max_events, max_bytes = self.sse_limits
             for ev in events:
                 size = len(ev.data)
-                if len(kept) >= max_events or self.sse_kept_bytes + size > max_bytes:
+                if len(kept.names) >= max_events or self.sse_kept_bytes + size > max_bytes:
                     self.sse_overflow = True
                     continue
-                kept.append((ev, ts))
+                kept.names.append(ev.event)
+                kept.datas.append(ev.data)
+                kept.times.append(ts)
                 self.sse_kept_bytes += size
 
     def end_body(self, ts: int, out: list[object]) -> None:
         """The message is complete: flush the decoder."""
         if self.decoder is not None and self.body is not None:
             for piece in self.decoder.finish():
-                self.body.add(piece)
-                if self.sse is not None:
-                    self._sse(piece, ts, out)
+                self._piece(piece, ts, out)
             if self.decoder.error and not self.error:
                 self.error = self.decoder.error
         self.end_ns = ts
+
+    def sse_result(self) -> SseColumns | None:
+        """The kept SSE events of this response (`BodyOptions.keep_sse`), once it has ended; for
+        a body kept whole, split now. None when not kept (not an event stream, or not asked)."""
+        marks, stamps = self.sse_marks, self.sse_stamps
+        if marks is None or stamps is None or self.body is None:
+            return self.sse_kept
+        found = split_body(self.body.value(), marks, stamps)
+        if found is None:
+            self._sse_replay()
+            return self.sse_kept
+        self.sse_marks = self.sse_stamps = None
+        names, datas, times = found
+        kept = self.sse_kept
+        assert kept is not None
+        max_events, max_bytes = self.sse_limits
+        if len(names) <= max_events and self.body.size <= max_bytes:
+            # every event fits (a data's characters are at most its bytes)
+            kept.names, kept.datas, kept.times = names, cast("list[bytes | str]", datas), times
+            return kept
+        nbytes = 0
+        for name, data, t in zip(names, datas, times, strict=True):
+            size = len(data.decode("utf-8", "replace"))
+            if len(kept.names) >= max_events or nbytes + size > max_bytes:
+                self.sse_overflow = True
+                continue
+            kept.names.append(name)
+            kept.datas.append(data)
+            kept.times.append(t)
+            nbytes += size
+        self.sse_kept_bytes = nbytes
+        return kept
 
 
 @dataclass(slots=True, eq=False)

@@ -17,6 +17,7 @@ the event).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
@@ -227,3 +228,116 @@ class SseParser:
         self._data = []
         self._data_len = 0
         return []
+
+
+_NO_MARK = 1 << 62
+
+
+def split_body(
+    body: bytes,
+    marks: Sequence[int],
+    stamps: Sequence[int],
+    *,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+) -> tuple[list[str], list[bytes], list[int]] | None:
+    """A whole `text/event-stream` body at once -> (event names, data as UTF-8 bytes, times).
+
+    Gives the events, names and data `SseParser` would dispatch for the same bytes however they
+    were split (`id` and `retry` are not reported). `marks[i]` is the body offset from which
+    the bytes arrived at time `stamps[i]` (increasing, `marks[0] == 0`); an event's time is
+    that of its dispatching byte (the first byte of the blank line ending it), as `SseParser`
+    fed piece by piece would date it. The body is split into events with C-level bytes methods;
+    only bodies whose lines all end in LF, or all in CRLF, are handled: None for the others (a
+    lone CR, mixed endings, a body near `max_event_size`), which the caller feeds to
+    `SseParser` instead.
+    """
+    if len(body) + 2 >= max_event_size:
+        return None  # SseParser would have to cut an event: let it do so
+    base = 3 if body[:3] == _BOM else 0
+    cr = body.count(b"\r")
+    if not cr:
+        nl = b"\n"
+    elif cr == body.count(b"\r\n") == body.count(b"\n"):
+        nl = b"\r\n"
+    else:
+        return None
+    blocks = body[base:].split(nl + nl) if base else body.split(nl + nl)
+    blocks.pop()  # an unterminated event is discarded
+    names: list[str] = []
+    datas: list[bytes] = []
+    times: list[int] = []
+    if not blocks:
+        return names, datas, times
+    known: dict[bytes, str] = {}
+    step = len(nl)
+    j = 0
+    last = len(marks) - 1
+    ts = stamps[0]
+    nxt = marks[1] if last > 0 else _NO_MARK
+    pos = base
+    for block in blocks:
+        end = pos + len(block) + step  # the dispatching byte
+        pos = end + step
+        if block[:5] == b"data:" and nl not in block:
+            event = b""
+            value = block[5:]
+            if value[:1] == b" ":
+                value = value[1:]
+        elif block[:6] == b"event:" and block.count(nl) == 1:
+            cut = block.find(nl)
+            value = block[cut + step :]
+            if value[:5] != b"data:":
+                found = _block(block, nl)
+                if found is None:
+                    continue
+                event, value = found
+            else:
+                value = value[5:]
+                if value[:1] == b" ":
+                    value = value[1:]
+                event = block[6:cut]
+                if event[:1] == b" ":
+                    event = event[1:]
+        else:
+            found = _block(block, nl)
+            if found is None:
+                continue
+            event, value = found
+        if event:
+            name = known.get(event)
+            if name is None:
+                name = known[event] = event.decode("utf-8", "replace")
+        else:
+            name = "message"
+        while end >= nxt:
+            j += 1
+            ts = stamps[j]
+            nxt = marks[j + 1] if j < last else _NO_MARK
+        names.append(name)
+        datas.append(value)
+        times.append(ts)
+    return names, datas, times
+
+
+def _block(block: bytes, nl: bytes) -> tuple[bytes, bytes] | None:
+    """One event's lines (any fields, comments) -> (event name, data), None if not dispatched."""
+    event = b""
+    data: list[bytes] = []
+    for line in block.split(nl):
+        if not line or line[0] == 0x3A:  # only leading blank lines here; ':' comment
+            continue
+        colon = line.find(b":")
+        if colon < 0:
+            name, value = line, b""
+        else:
+            name = line[:colon]
+            value = line[colon + 1 :]
+            if value[:1] == b" ":
+                value = value[1:]
+        if name == b"data":
+            data.append(value)
+        elif name == b"event":
+            event = value
+    if not data:
+        return None
+    return event, b"\n".join(data)
