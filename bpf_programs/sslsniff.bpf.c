@@ -87,12 +87,12 @@ struct {
 	__type(value, struct task_calls);
 } active SEC(".maps");
 
-/* SSL* / gnutls_session_t -> socket fd */
+/* SSL* / gnutls_session_t -> socket fd and peer address */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __s32);
+	__type(value, struct conn_info);
 } conn_fd SEC(".maps");
 
 struct scratch {
@@ -259,6 +259,46 @@ static __always_inline __u32 func_kind(__u32 func)
 /* ------------------------------------------------------------------ */
 /* data path: SSL_read/SSL_write/SSL_read_ex/SSL_write_ex/gnutls_record_* */
 
+#define S_IFMT   00170000
+#define S_IFSOCK 0140000
+#define AF_INET  2
+#define AF_INET6 10
+
+/* The peer address of the current process's socket fd, if it is a connected INET socket. */
+static __always_inline void peer_of_fd(__s32 fd, struct peer_addr *p)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET) {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(p->addr, &a, 4);
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&p->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		return;
+	}
+	if (!port)
+		return; /* not connected yet */
+	p->family = family;
+	p->port = port;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(ssl_data_enter, void *conn, void *buf, __u64 num, void *outp)
 {
@@ -395,8 +435,18 @@ int BPF_KRETPROBE(ssl_data_exit, long ret)
 	lc.tmpl.len = len;
 	lc.tmpl.func = v.func;
 	lc.tmpl.dir = func_kind(v.func);
-	__s32 *fdp = bpf_map_lookup_elem(&conn_fd, &v.conn);
-	lc.tmpl.fd = fdp ? *fdp : -1;
+	struct conn_info *ci = bpf_map_lookup_elem(&conn_fd, &v.conn);
+	if (ci) {
+		if (!ci->peer.family && !ci->pad) {
+			/* the socket may have connected after SSL_set_fd: look once more */
+			ci->pad = 1;
+			peer_of_fd(ci->fd, &ci->peer);
+		}
+		lc.tmpl.fd = ci->fd;
+		lc.tmpl.peer = ci->peer;
+	} else {
+		lc.tmpl.fd = -1;
+	}
 
 	__u64 capture = len < max_payload ? len : max_payload;
 	lc.tmpl.truncated = len - capture;
@@ -493,9 +543,12 @@ int BPF_KPROBE(ssl_setfd_enter, void *conn, long fd, long fd2)
 	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
 	__u64 c = (__u64)conn;
 	/* gnutls_transport_set_int2(session, recv_fd, send_fd): use send_fd */
-	__s32 f = (func == F_GNUTLS_SET_INT2) ? (__s32)fd2 : (__s32)fd;
+	struct conn_info ci = { .fd = (func == F_GNUTLS_SET_INT2) ? (__s32)fd2 : (__s32)fd };
 
-	bpf_map_update_elem(&conn_fd, &c, &f, BPF_ANY);
+	if (!proc_allowed(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	peer_of_fd(ci.fd, &ci.peer);
+	bpf_map_update_elem(&conn_fd, &c, &ci, BPF_ANY);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <argp.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -944,6 +945,19 @@ static void scan_maps(pid_t pid, bool deep)
 /* ------------------------------------------------------------------ */
 /* ring buffer handlers */
 
+/* "peer":"1.2.3.4:443", or "[2001:db8::1]:443", followed by a comma */
+static void peer_out(const struct peer_addr *p)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(p->family == AF_INET6 ? AF_INET6 : AF_INET, p->addr, a, sizeof(a)))
+		return;
+	if (p->family == AF_INET6)
+		out_printf(&O, "\"peer\":\"[%s]:%u\",", a, p->port);
+	else
+		out_printf(&O, "\"peer\":\"%s:%u\",", a, p->port);
+}
+
 static int handle_data(void *ctx, void *data, size_t size)
 {
 	const struct ev_common *c = data;
@@ -970,6 +984,8 @@ static int handle_data(void *ctx, void *data, size_t size)
 		       call_id, (unsigned long long)e->latency_ns, (unsigned long long)e->len, e->seq,
 		       (unsigned long long)e->offset, e->last ? "true" : "false",
 		       (unsigned long long)e->truncated);
+		if (e->peer.family)
+			peer_out(&e->peer);
 		if (e->read_err)
 			out_str(&O, "\"read_error\":true,");
 		out_str(&O, "\"data\":");

@@ -61,6 +61,20 @@ struct ev_common {
 	char comm[SSLSNIFF_COMM_LEN];
 };
 
+/* remote end of a connection's socket; family 0 when unknown */
+struct peer_addr {
+	__u16 family;     /* AF_INET or AF_INET6 */
+	__u16 port;       /* host byte order */
+	__u8 addr[16];    /* IPv4 in the first 4 bytes */
+};
+
+/* what is known of a connection (SSL* / gnutls_session_t) */
+struct conn_info {
+	__s32 fd;
+	__u32 pad;        /* 1 once the peer was looked up again at a data call */
+	struct peer_addr peer;
+};
+
 /* one chunk of one SSL_read/SSL_write call; chunk_len data bytes follow */
 struct data_event {
 	struct ev_common c;
@@ -77,6 +91,7 @@ struct data_event {
 	__u8 dir;
 	__u8 last;
 	__u8 read_err;    /* bpf_probe_read_user failed for this chunk */
+	struct peer_addr peer;
 };
 
 struct hs_event {

@@ -60,7 +60,8 @@ def summarize(event: Event) -> str:
     if isinstance(p, TlsData):
         arrow = "->" if p.direction == "write" else "<-"
         trunc = f" (+{p.truncated} B truncated)" if p.truncated else ""
-        return f"TLS {arrow} conn={p.conn:#x} {p.length} B{trunc} {escape_bytes(p.data, PREVIEW)}"
+        peer = f" {escape_text(p.peer, 60)}" if p.peer else ""
+        return f"TLS {arrow} conn={p.conn:#x}{peer} {p.length} B{trunc} {escape_bytes(p.data, PREVIEW)}"
     if isinstance(p, TlsHandshake):
         return f"TLS handshake conn={p.conn:#x} {_ms(p.latency_ns)} ret={p.ret}"
     if isinstance(p, TlsClose):

@@ -234,6 +234,9 @@ def test_python_http_client_20_threads(sniff, server, certs):
     funcs = {e["func"] for e in data_events(events, p.pid)}
     assert funcs <= {"SSL_read_ex", "SSL_write_ex"}
     assert all(e["fd"] >= 0 for e in data_events(events, p.pid)), "Python sets the fd with SSL_set_fd"
+    # ... and from the fd the tool finds the server's address
+    peers = {e.get("peer") for e in data_events(events, p.pid)}
+    assert peers and all(pe in (f"127.0.0.1:{server.port}", f"[::1]:{server.port}") for pe in peers), peers
     check_chunks(events)
 
 

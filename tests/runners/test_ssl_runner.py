@@ -118,6 +118,7 @@ async def test_five_megabytes_of_binary_arrive_whole_and_exact(
     assert tls and all(e.pid == client.pid for e in events if isinstance(e.payload, TlsData))
     conns = {p.conn for p in tls}
     assert len(conns) == 1
+    assert {p.peer for p in tls} == {f"127.0.0.1:{port}"}  # Python sets the fd: peer known
     written = b"".join(p.data for p in tls if p.direction == "write")
     read = b"".join(p.data for p in tls if p.direction == "read")
     assert written == len(PAYLOAD).to_bytes(8, "big") + PAYLOAD

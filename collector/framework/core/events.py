@@ -86,6 +86,7 @@ class TlsData(_Model):
     length: int
     truncated: int = 0
     fd: int = -1
+    peer: str | None = None  # "ip:port" of the socket's remote end, when the fd is known
     uid: int = 0
     func: str = ""
     latency_ns: int = 0

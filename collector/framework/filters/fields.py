@@ -154,6 +154,13 @@ _attrs(
         "latency_ns": ("int", "latency_ns", "call latency"),
     },
 )
+_add(
+    "tls.peer",
+    "str",
+    _TLS_DATA,
+    _payload_fn(_TLS_DATA, lambda p: p.peer or ""),
+    'remote "ip:port" when the socket is known, else ""',
+)
 _HS = frozenset({"tls_handshake"})
 _add("tls.handshake.latency_ns", "int", _HS, _payload_attr(_HS, "latency_ns"), "handshake latency")
 _add("tls.handshake.ret", "int", _HS, _payload_attr(_HS, "ret"), "handshake result (1 = ok)")
