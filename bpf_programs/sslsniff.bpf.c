@@ -52,6 +52,14 @@ struct {
 	__type(value, __u8);
 } traced SEC(".maps");
 
+/* processes sent SIGSTOP and not yet resumed by the loader; read by its guardian if it dies */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} stopped SEC(".maps");
+
 /* files (dev, inode) userspace has already inspected / attached */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -577,9 +585,11 @@ int BPF_PROG(ssl_exit)
 	__u64 pt = bpf_get_current_pid_tgid();
 	__u32 tgid = pt >> 32;
 
-	if (!filter_pid || (__u32)pt != tgid)
+	if ((__u32)pt != tgid)
 		return 0;
-	bpf_map_delete_elem(&traced, &tgid);
+	bpf_map_delete_elem(&stopped, &tgid);
+	if (filter_pid)
+		bpf_map_delete_elem(&traced, &tgid);
 	return 0;
 }
 
@@ -614,8 +624,12 @@ static __always_inline int notify_file(__u32 type, struct file *f, __s32 fd, con
 		e->path[0] = 0;
 	/* stop the process before it returns to user space; the loader
 	 * attaches to the file and then sends SIGCONT */
-	if (stop_new && bpf_send_signal(SIGSTOP_NR) == 0)
+	if (stop_new && bpf_send_signal(SIGSTOP_NR) == 0) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		__u8 one = 1;
 		e->stopped = 1;
+		bpf_map_update_elem(&stopped, &tgid, &one, BPF_ANY);
+	}
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

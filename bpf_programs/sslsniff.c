@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
@@ -1037,9 +1038,87 @@ static int handle_ctl(void *ctx, void *data, size_t size)
 		 * stat() on overlay filesystems) so it is not reported again */
 		known_mark_kernel(e->dev, e->ino);
 	}
-	if (e->stopped)
+	if (e->stopped) {
+		__u32 tgid = pid;
 		kill(pid, SIGCONT);
+		bpf_map__delete_elem(skel->maps.stopped, &tgid, sizeof(tgid), 0);
+	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* guardian: resumes the processes we stopped if this loader dies (even by SIGKILL) */
+
+static pid_t guardian_pid = -1;
+static int guardian_fd = -1; /* write end: closed by the kernel when the loader dies */
+
+static void guardian_main(int map_fd, int rd)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	char c;
+
+	/* hold nothing of the loader's: not stdout (the reader must see EOF), not the BPF links
+	 * (the probes must go with the loader) */
+	if (d) {
+		int dfd = dirfd(d);
+		while ((de = readdir(d))) {
+			int fd = atoi(de->d_name);
+			if (de->d_name[0] != '.' && fd != map_fd && fd != rd && fd != dfd)
+				close(fd);
+		}
+		closedir(d);
+	}
+	setsid(); /* outside the loader's process group: a group SIGKILL must not take us too */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, 0);
+	prctl(PR_SET_NAME, "sslsniff-guard");
+	while (read(rd, &c, 1) < 0 && errno == EINTR)
+		;
+	__u32 key, next, *prev = NULL;
+	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
+		kill((pid_t)next, SIGCONT);
+		key = next;
+		prev = &key;
+	}
+	_exit(0);
+}
+
+/* Forks the guardian after load, before any probe can stop a process. 0 or -errno. */
+static int guardian_start(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(p[1]);
+		guardian_main(bpf_map__fd(skel->maps.stopped), p[0]);
+	}
+	close(p[0]);
+	guardian_fd = p[1];
+	guardian_pid = pid;
+	return 0;
+}
+
+/* Normal exit: everything stopped was resumed already; let the guardian check and reap it. */
+static void guardian_stop(void)
+{
+	if (guardian_pid < 0)
+		return;
+	close(guardian_fd);
+	while (waitpid(guardian_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	guardian_pid = -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1232,6 +1311,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sslsniff: %s\n", use_multi ? "uprobe_multi links (one per program and file)"
 							   : "perf-event uprobe links (one per symbol and program)");
 
+	if (stop && (err = guardian_start())) {
+		fprintf(stderr, "sslsniff: cannot start the guardian process: %s\n", strerror(-err));
+		ret = 1;
+		goto cleanup;
+	}
+
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 
 	/* process tracking and exec/open following first, so nothing started
@@ -1412,6 +1497,7 @@ cleanup:
 	ring_buffer__free(rbm);
 	links_close_all(NULL, 0);
 	sslsniff_bpf__destroy(skel);
+	guardian_stop();
 	if (stats_fd >= 0)
 		close(stats_fd);
 	return ret;

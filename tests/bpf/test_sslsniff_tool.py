@@ -548,3 +548,62 @@ def test_comm_and_uid_filters(sniff, server, certs):
     pc = subprocess.Popen(curl_cmd(certs, server, f"/size/100/uid-{time.time_ns()}"))
     assert pc.wait(60) == 0
     assert not data_events(s.stop())
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+
+def _guards() -> set[int]:
+    found = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "sslsniff-guard":
+                    found.add(int(d.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_kill_9_of_the_tool_leaves_no_process_stopped(sniff, tmp_path):
+    """A process held stopped (exec of a new binary, waiting to be attached) is resumed by the
+    tool's guardian when the tool itself is SIGKILLed at that moment."""
+    prog = tmp_path / "fresh-true"
+    shutil.copy("/bin/true", prog)  # an inode the tool has never seen
+    shell = subprocess.Popen(["/bin/sh", "-c", f"read x; exec {prog}"], stdin=subprocess.PIPE)
+    guards_before = _guards()
+    s = sniff("--pid", str(shell.pid))
+    try:
+        assert _guards() - guards_before, "the tool runs a guardian under --pid"
+        s.proc.send_signal(signal.SIGSTOP)  # the loader cannot resume anyone now
+        shell.stdin.write(b"go\n")
+        shell.stdin.close()
+        deadline = time.time() + 10
+        while _proc_state(shell.pid) != "T":
+            assert time.time() < deadline, f"exec was not stopped: state {_proc_state(shell.pid)}"
+            time.sleep(0.02)
+        s.proc.kill()
+        s.proc.wait(10)
+        assert shell.wait(10) == 0, "the stopped process was not resumed after the tool died"
+        deadline = time.time() + 10
+        while _guards() - guards_before:
+            assert time.time() < deadline, "guardian left behind"
+            time.sleep(0.02)
+    finally:
+        s.kill()
+        if shell.poll() is None:
+            shell.kill()
+            shell.wait()
+
+
+def test_normal_exit_reaps_the_guardian(sniff):
+    guards_before = _guards()
+    s = sniff("--pid", str(os.getpid()))
+    mine = _guards() - guards_before
+    assert mine
+    s.stop()
+    assert not (mine & _guards()), "guardian still running after a clean exit"
