@@ -1,18 +1,21 @@
 """The TUI's data model: everything the screen shows, updated batch by batch, nothing rendered.
 
-`TuiState.apply_batch(events)` does O(len(events)) work: counters, the process tree, and bounded
-deques of the events the panes list. It never formats or renders; the renderer reads the state
-at its own (bounded) frame rate. All of it runs on the event loop's thread only.
+`TuiState.apply_batch(events)` does O(len(events)) work, most of it in C: counters, the process
+tree, and bounded deques of the events the panes list. It never formats or renders; the renderer
+reads the state at its own (bounded) frame rate. All of it runs on the event loop's thread only.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
+from itertools import compress
+from operator import attrgetter, is_
 
-from ..framework.core.events import Event, LlmCall, ToolStatus
+from ..framework.core.events import PAYLOAD_TYPES, Event, FileOpen, LlmCall, TlsData, ToolStatus
 from ..framework.core.process_tree import ProcessTree
 from ..framework.core.stats import RunnerStats
 from .filtering import DisplayFilter
@@ -20,6 +23,25 @@ from .filtering import DisplayFilter
 HIGHLIGHT_SECONDS = 3.0
 RATE_WINDOW = 2.0
 _PROCESS_KINDS = frozenset({"exec", "exit", "fork"})
+# Kinds that change more than counters (see TuiState._special).
+_LISTED = _PROCESS_KINDS | {"http_exchange", "llm_call", "lost", "status"}
+_PAYLOAD = attrgetter("payload")
+_LENGTH = attrgetter("length")
+_TIMESTAMP = attrgetter("timestamp_ns")
+_KIND_OF: dict[type, str] = {cls: cls.model_fields["kind"].default for cls in PAYLOAD_TYPES}
+_LISTED_TYPES = frozenset(cls for cls, kind in _KIND_OF.items() if kind in _LISTED)
+_IS_TLS = partial(is_, TlsData)
+_IS_OPEN = partial(is_, FileOpen)
+
+
+def _kind_of(cls: type, payload: object) -> str:
+    """The kind of a payload type outside PAYLOAD_TYPES (a subclass): asked once per batch."""
+    return str(getattr(payload, "kind", "custom"))
+
+
+def _listed(cls: type) -> bool:
+    """Whether events with payloads of this type go through TuiState._special."""
+    return cls in _LISTED_TYPES or cls not in _KIND_OF
 
 
 @dataclass
@@ -157,51 +179,98 @@ class TuiState:
     # -- the hot path --------------------------------------------------------------------------
 
     def apply_batch(self, events: Iterable[Event]) -> None:
-        now = self.clock()
+        """Fold a batch into the state: the same result as `apply_event` on each, in order.
+
+        Most events (TLS data, file opens) only change counters, so they are counted by payload
+        type with C-level iteration (attrgetter, Counter, compress), touching as little of each
+        event as possible (at 50,000 events/s the cost is memory, not bytecode). Python code runs
+        per event only for file opens (per-process counts), for the kinds the panes list
+        (processes, HTTP, LLM calls, losses, statuses) and, when a display filter is set, for
+        the filter.
+        """
+        batch = events if isinstance(events, list) else list(events)
+        if not batch:
+            return
+        payloads = list(map(_PAYLOAD, batch))
+        types = list(map(type, payloads))
+        seen = Counter(types)
         counts = self.counts
-        tree_apply = self.tree.apply
-        new_pids = self.new_pids
-        files = self.files_opened
-        log_append = self.log.append
+        for cls, n in seen.items():
+            kind = _KIND_OF.get(cls) or _kind_of(cls, payloads[types.index(cls)])
+            counts[kind] = counts.get(kind, 0) + n
+        self.log.extend(batch)
+        n_tls = seen.get(TlsData, 0)
+        if n_tls:
+            tls = payloads if n_tls == len(batch) else compress(payloads, map(_IS_TLS, types))
+            self.tls_bytes += sum(map(_LENGTH, tls))
+        n_open = seen.get(FileOpen, 0)
+        if n_open:
+            opens = batch if n_open == len(batch) else compress(batch, map(_IS_OPEN, types))
+            files = self.files_opened
+            get = files.get
+            for ev in opens:
+                pid = ev.pid
+                files[pid] = get(pid, 0) + ev.payload.count  # type: ignore[union-attr]
+        if any(map(_listed, seen)):
+            now = self.clock()
+            special = self._special
+            for ev in compress(batch, map(_listed, types)):
+                special(ev, now)
+        if self.filter is not None:
+            self._filter_batch(batch)
+        self.events += len(batch)
+        self.last_ts = max(self.last_ts, max(map(_TIMESTAMP, batch)))
+
+    def apply_event(self, ev: Event) -> None:
+        """Fold one event into the state (the reference for `apply_batch`)."""
+        p = ev.payload
+        kind = p.kind
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.log.append(ev)
+        if kind == "tls_data":
+            self.tls_bytes += p.length  # type: ignore[union-attr]
+        elif kind == "file_open":
+            # Counted only: the tree's per-process file lists cost ~1 µs an open, the
+            # hottest kind after TLS data; the opens themselves are in the event log.
+            self.files_opened[ev.pid] = self.files_opened.get(ev.pid, 0) + p.count  # type: ignore[union-attr]
+        elif kind in _LISTED:
+            self._special(ev, self.clock())
+        if self.filter is not None:
+            self._filter_batch((ev,))
+        self.events += 1
+        self.last_ts = max(self.last_ts, ev.timestamp_ns)
+
+    def _special(self, ev: Event, now: float) -> None:
+        """The kinds that change more than counters: processes, HTTP, LLM calls, losses, statuses."""
+        p = ev.payload
+        kind = p.kind
+        if kind in _PROCESS_KINDS:
+            self.tree.apply(ev)
+            if kind == "exec":
+                self.new_pids[ev.pid] = now
+            elif kind == "fork":
+                self.new_pids[p.child_pid] = now  # type: ignore[union-attr]
+        elif kind == "http_exchange":
+            self.http.append(ev)
+        elif kind == "llm_call":
+            self.llm.append(ev)
+            self._count_llm(p)  # type: ignore[arg-type]
+        elif kind == "lost":
+            self.lost += p.count  # type: ignore[union-attr]
+        elif kind == "status":
+            self._status(ev, p)  # type: ignore[arg-type]
+
+    def _filter_batch(self, batch: Iterable[Event]) -> None:
+        """The display filter's lists and count; it has to see every event."""
         flt = self.filter
-        n = 0
-        for ev in events:
-            n += 1
-            p = ev.payload
-            kind = p.kind
-            counts[kind] = counts.get(kind, 0) + 1
-            log_append(ev)
-            if kind == "tls_data":
-                self.tls_bytes += p.length  # type: ignore[union-attr]
-            elif kind == "file_open":
-                # Counted only: the tree's per-process file lists cost ~1 µs an open, the
-                # hottest kind after TLS data; the opens themselves are in the event log.
-                files[ev.pid] = files.get(ev.pid, 0) + p.count  # type: ignore[union-attr]
-            elif kind in _PROCESS_KINDS:
-                tree_apply(ev)
-                if kind == "exec":
-                    new_pids[ev.pid] = now
-                elif kind == "fork":
-                    new_pids[p.child_pid] = now  # type: ignore[union-attr]
-            elif kind == "http_exchange":
-                self.http.append(ev)
-                if flt is not None and flt(ev):
+        assert flt is not None
+        for ev in batch:
+            if flt(ev):
+                self.log_matched.append(ev)
+                if ev.payload.kind == "http_exchange":
                     self.http_matched.append(ev)
-            elif kind == "llm_call":
-                self.llm.append(ev)
-                self._count_llm(p)  # type: ignore[arg-type]
-            elif kind == "lost":
-                self.lost += p.count  # type: ignore[union-attr]
-            elif kind == "status":
-                self._status(ev, p)  # type: ignore[arg-type]
-            if flt is not None:
-                if flt(ev):
-                    self.log_matched.append(ev)
-                else:
-                    self.filtered += 1
-        self.events += n
-        if n:
-            self.last_ts = max(self.last_ts, ev.timestamp_ns)
+            else:
+                self.filtered += 1
 
     def _count_llm(self, p: LlmCall) -> None:
         t = self.llm_totals
