@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -161,7 +163,10 @@ def whole(pieces: list[tuple[bytes, int]]) -> tuple[list[str], list[str], list[i
     if found is None:
         return None
     names, datas, times = found
-    return names, [d.decode("utf-8", "replace") for d in datas], times
+    # times found one by one (as extraction asks for the first content's) or all at once agree
+    one_by_one = [times[k] for k in range(len(times))]
+    assert list(times) == one_by_one and len(times) == len(names)
+    return names, [d.decode("utf-8", "replace") for d in datas], one_by_one
 
 
 def cut(body: bytes, sizes: list[int], same: int) -> list[tuple[bytes, int]]:
@@ -215,20 +220,26 @@ def test_split_body_shapes() -> None:
     names, datas, times = split_body(body, [0], [1]) or ([], [], [])
     assert names == ["message_start", "message", "message", "message"]
     assert datas == [b'{"a":1}', b"one\ntwo", b"x", b"after blank lines"]
-    assert times == [1, 1, 1, 1]
+    assert list(times) == [1, 1, 1, 1]
     crlf = body.replace(b"\n", b"\r\n")
-    assert split_body(crlf, [0], [1]) == (names, datas, times)
+    assert listed(split_body(crlf, [0], [1])) == (names, datas, [1, 1, 1, 1])
     assert split_body(body.replace(b"\n", b"\r"), [0], [1]) is None  # CR only: the parser's job
     assert split_body(b"", [], []) == ([], [], [])
+
+
+def listed(found: tuple[list[str], list[bytes], Sequence[int]] | None) -> tuple[list[str], list[bytes], list[int]] | None:
+    return None if found is None else (found[0], found[1], list(found[2]))
 
 
 def test_split_body_times_are_the_dispatching_byte() -> None:
     body = b"data: a\n\ndata: b\n\n"
     # the blank line of "a" (offset 8) arrives at time 2, the one of "b" (offset 17) at time 3
-    assert split_body(body, [0, 8, 9, 17], [1, 2, 2, 3]) == (["message", "message"], [b"a", b"b"], [2, 3])
-    assert split_body(body, [0, 9], [1, 2]) == (["message", "message"], [b"a", b"b"], [1, 2])
+    assert listed(split_body(body, [0, 8, 9, 17], [1, 2, 2, 3])) == (["message", "message"], [b"a", b"b"], [2, 3])
+    assert listed(split_body(body, [0, 9], [1, 2])) == (["message", "message"], [b"a", b"b"], [1, 2])
     crlf = b"data: a\r\n\r\n"  # with CRLF the blank line's CR dispatches
-    assert split_body(crlf, [0, 9, 10], [1, 2, 3]) == (["message"], [b"a"], [2])
+    assert listed(split_body(crlf, [0, 9, 10], [1, 2, 3])) == (["message"], [b"a"], [2])
+    times = split_body(body * 3, [0, 20], [1, 2])
+    assert times is not None and times[2][-1] == 2 and times[2][1:3] == [1, 2] and list(times[2]) == [1, 1, 2, 2, 2, 2]
 
 
 def test_split_body_leaves_huge_bodies_to_the_parser() -> None:

@@ -158,7 +158,13 @@ class HttpAnalyzer(Analyzer):
             if self.keep_tls:
                 out.append(ev)
             r = self.reassembler
-            c = r.get((ev.pid, p.conn))
+            key = (ev.pid, p.conn)
+            c = r.connections.get(key)
+            if c is None:
+                c = r.get(key)
+            else:  # r.get, in line
+                r.connections.move_to_end(key)
+                c.active = r.clock
             c.tid = ev.tid
             c.comm = ev.comm
             c.last_ts = ts = ev.timestamp_ns

@@ -61,7 +61,7 @@ def extract(
     if fmt is None or not isinstance(req, dict):
         return None
     fields = fmt.request_fields(exchange, req)
-    items = to_items(sse)
+    items, when = to_items(sse)
     ctype = header(exchange.response_headers, "content-type").lower()
     is_sse = "text/event-stream" in ctype or bool(items)
     stream = fmt.is_stream(exchange, req) or is_sse
@@ -79,7 +79,7 @@ def extract(
                 timing = CallBuilder()
                 fmt.read_stream(items, timing)
                 b.first_content_ts = timing.first_content_ts
-            fmt.read_stream(to_items(parse_sse_body(exchange.response_body)), b)
+            fmt.read_stream(to_items(parse_sse_body(exchange.response_body))[0], b)
             lost = exchange.response_body_truncated
     else:
         body_json = loads(exchange.response_body)
@@ -114,8 +114,11 @@ def extract(
     ttft: int | None = None
     if start:
         if stream and is_sse:
-            if b.first_content_ts is not None:
-                ttft = max(0, b.first_content_ts - start)
+            first = b.first_content_ts
+            if first is not None:
+                first = when(first)
+                if first is not None:
+                    ttft = max(0, first - start)
         elif exchange.response_first_byte_ns:
             ttft = max(0, exchange.response_first_byte_ns - start)
     duration = max(0, exchange.end_ns - start) if start and exchange.end_ns else 0

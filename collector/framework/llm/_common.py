@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,13 @@ class SseItem:
 
 
 SseTuple = tuple[str, bytes | str, int | None]
-"""(event name, data, timestamp): data as str, or as UTF-8 bytes to decode with "replace"."""
+"""(event name, data, when): data as str, or as UTF-8 bytes to decode with "replace"; `when`
+is the event's timestamp, or a key `to_items` gives a way to turn into it (None: unknown).
+Parsers only pass `when` on to the CallBuilder (`first_content_ts`)."""
+
+
+def _same(when: int) -> int | None:
+    return when
 
 
 def header(headers: Sequence[Header], name: str) -> str:
@@ -132,9 +138,14 @@ def parse_sse_body(body: bytes) -> list[SseItem]:
     return items
 
 
-def to_items(sse: Iterable[SseMessage | Event | SseItem] | SseColumns) -> list[SseTuple]:
+def to_items(
+    sse: Iterable[SseMessage | Event | SseItem] | SseColumns,
+) -> tuple[list[SseTuple], Callable[[int], int | None]]:
+    """The events as SseTuples, and what turns their `when` into a timestamp. SseColumns give
+    each event's index: its time is looked up only for the event that needs it (the first
+    content), as the times of a body split whole are found when asked."""
     if isinstance(sse, SseColumns):
-        return list(zip(sse.names, sse.datas, sse.times, strict=True))
+        return list(zip(sse.names, sse.datas, range(len(sse.names)), strict=True)), sse.times.__getitem__
     items: list[SseTuple] = []
     for entry in sse:
         if isinstance(entry, SseItem):
@@ -145,7 +156,7 @@ def to_items(sse: Iterable[SseMessage | Event | SseItem] | SseColumns) -> list[S
                 items.append((payload.event, payload.data, entry.timestamp_ns))
         elif isinstance(entry, SseMessage):
             items.append((entry.event, entry.data, None))
-    return items
+    return items, _same
 
 
 def text_of(content: Any) -> str:
@@ -222,7 +233,7 @@ class CallBuilder:
         self.response_model = ""
         self.error = ""
         self.error_type = ""
-        self.first_content_ts: int | None = None
+        self.first_content_ts: int | None = None  # the `when` of the first content (SseTuple)
         self.saw_content = False
         self.finished = False  # the stream reached its protocol end (message_stop, [DONE], ...)
 

@@ -50,6 +50,9 @@ class HttpStream:
 
     def feed(self, direction: str, data: bytes, ts: int, out: list[object]) -> None:
         impl = self.impl
+        if type(impl) is Http1Connection and impl.synced:  # the usual case: straight to its side
+            impl.sides[direction].feed(data, ts, out)
+            return
         if impl is None:
             self._held.append((direction, data, ts))
             self._held_len += len(data)

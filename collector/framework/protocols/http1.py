@@ -79,7 +79,7 @@ class _Side:
         self.raw_headers: list[tuple[bytes, bytes]] = []
         self.fed = 0  # bytes given to the current parser before the piece being fed
         self.msg_start = -1  # offset (in the current parser's bytes) of the current message
-        self.tail = b""  # the last bytes fed before the current piece
+        self.last = b""  # the last piece fed (or its last 3 bytes and before): last[-3:] ends the stream
         self.skip_body = False
         self.upgraded = False
 
@@ -129,6 +129,8 @@ class _Side:
             assert isinstance(parser, httptools.HttpRequestParser)
             msg.method = parser.get_method().decode("ascii", "replace")
             msg.target = header_text(b"".join(self.url_parts))
+            if msg.method == "HEAD":
+                self.conn.saw_head = True
         else:
             msg.status = parser.get_status_code()  # type: ignore[union-attr]
             msg.reason = header_text(b"".join(self.status_parts))
@@ -159,7 +161,7 @@ class _Side:
 
     def _new_parser(self) -> None:
         self.fed = 0
-        self.tail = b""
+        self.last = b""
         self.msg_start = -1
         if self.role == "request":
             self.parser = httptools.HttpRequestParser(self)
@@ -169,9 +171,22 @@ class _Side:
     def feed(self, data: bytes, ts: int, out: list[object]) -> None:
         self.ts = ts
         self.out = out
+        parser = self.parser
+        if parser is not None and not self.upgraded and not (self.conn.saw_head and self.role == "response"):
+            # The usual case, in line: a synced parser, no HEAD response to stop after.
+            try:
+                parser.feed_data(data)
+            except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+                rest = self._piece_failed(data, exc)
+                if rest:
+                    self._feed_parser(rest)
+                return
+            self.fed += len(data)
+            self.last = data if len(data) >= 3 else self.last[-3:] + data
+            return
         if self.upgraded:
             return
-        if self.parser is None:
+        if parser is None:
             data = self._find_start(data)
             if not data:
                 return
@@ -237,18 +252,24 @@ class _Side:
         assert parser is not None
         try:
             parser.feed_data(data)
-        except httptools.HttpParserUpgrade as exc:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            return self._piece_failed(data, exc)
+        self.fed += len(data)
+        self.last = data if len(data) >= 3 else self.last[-3:] + data
+        return None
+
+    def _piece_failed(self, data: bytes, exc: Exception) -> bytes | None:
+        """The parser stopped inside `data`: an upgrade, the end of a HEAD response's head, or an
+        error. Returns bytes to feed to a restarted parser, if any."""
+        if isinstance(exc, httptools.HttpParserUpgrade):
             return self._upgrade(data, int(exc.args[0]) if exc.args else len(data))
-        except httptools.HttpParserCallbackError as exc:
+        if isinstance(exc, httptools.HttpParserCallbackError):
             if self.skip_body:
                 self.skip_body = False
                 return self._head_without_body(data)
             self._parse_error(exc.__context__ or exc)
-        except httptools.HttpParserError as exc:
-            self._parse_error(exc)
-        else:
-            self.fed += len(data)
-            self.tail = data[-3:] if len(data) >= 3 else (self.tail + data)[-3:]
+            return None
+        self._parse_error(exc)
         return None
 
     def _head_without_body(self, data: bytes) -> bytes:
@@ -258,7 +279,8 @@ class _Side:
         if self.msg_start >= self.fed:
             pos = _head_end(data, self.msg_start - self.fed)
         elif self.msg_start >= 0:
-            tail = self.tail[-min(len(self.tail), self.fed - self.msg_start) :]
+            last = self.last[-3:]
+            tail = last[-min(len(last), self.fed - self.msg_start) :]
             end = _head_end(tail + data, 0)
             pos = end - len(tail) if end >= 0 else -1
         self.msg = None
@@ -336,9 +358,12 @@ class Http1Connection:
         self.pending: deque[HttpMessage] = deque()
         self.upgraded = False
         self.synced = False
+        self.saw_head = False  # a HEAD request was seen: check for a HEAD response due
         self.exchanges = 0
 
     def head_pending(self) -> bool:
+        if not self.saw_head:
+            return False
         for req in self.pending:
             if req.method == "HEAD":
                 return True

@@ -11,6 +11,7 @@ with the time each piece arrived and split into events once, when the message en
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import urlsplit
@@ -59,7 +60,7 @@ class SseColumns:
 
     names: list[str] = field(default_factory=list)
     datas: list[bytes | str] = field(default_factory=list)
-    times: list[int] = field(default_factory=list)
+    times: Sequence[int] = field(default_factory=list)  # a list, or BodyTimes (found when read)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -148,9 +149,16 @@ class HttpMessage:
         if body is None:
             return
         if self.decoder is None:
-            if self.sse_marks is not None:
-                self._keep(data, ts)
-                return
+            marks = self.sse_marks
+            if marks is not None:
+                # _keep(data, ts), in line for the usual piece: it fits, maybe at a new time
+                if body.size + len(data) > body.limit or len(marks) >= MAX_SSE_MARKS:
+                    self._keep(data, ts)
+                    return
+                if ts != self.sse_last_ts and data:
+                    marks.append(body.size)
+                    self.sse_stamps.append(ts)  # type: ignore[union-attr]
+                    self.sse_last_ts = ts
             body.add(data)
             if self.sse is not None:
                 self._sse(data, ts, out)
@@ -213,6 +221,8 @@ class HttpMessage:
         kept = self.sse_kept
         if kept is not None:
             max_events, max_bytes = self.sse_limits
+            times = kept.times
+            assert isinstance(times, list)
             for ev in events:
                 size = len(ev.data)
                 if len(kept.names) >= max_events or self.sse_kept_bytes + size > max_bytes:
@@ -220,7 +230,7 @@ class HttpMessage:
                     continue
                 kept.names.append(ev.event)
                 kept.datas.append(ev.data)
-                kept.times.append(ts)
+                times.append(ts)
                 self.sse_kept_bytes += size
 
     def end_body(self, ts: int, out: list[object]) -> None:
@@ -252,6 +262,7 @@ class HttpMessage:
             kept.names, kept.datas, kept.times = names, cast("list[bytes | str]", datas), times
             return kept
         nbytes = 0
+        kept_times: list[int] = []
         for name, data, t in zip(names, datas, times, strict=True):
             size = len(data.decode("utf-8", "replace"))
             if len(kept.names) >= max_events or nbytes + size > max_bytes:
@@ -259,8 +270,9 @@ class HttpMessage:
                 continue
             kept.names.append(name)
             kept.datas.append(data)
-            kept.times.append(t)
+            kept_times.append(t)
             nbytes += size
+        kept.times = kept_times
         self.sse_kept_bytes = nbytes
         return kept
 

@@ -17,8 +17,11 @@ the event).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
@@ -231,6 +234,66 @@ class SseParser:
 
 
 _NO_MARK = 1 << 62
+# The usual events, whole: an optional `event:` line and one `data:` line, then the blank line.
+_USUAL = {
+    b"\n": re.compile(rb"((?:event: ?([^\n]*)\n)?data: ?([^\n]*)\n\n)"),
+    b"\r\n": re.compile(rb"((?:event: ?([^\r\n]*)\r\n)?data: ?([^\r\n]*)\r\n\r\n)"),
+}
+
+
+class BodyTimes(Sequence[int]):
+    """The times of the events of a body split whole in one pass (`split_body`), found when
+    asked: event k is dispatched by the k-th blank line, dated by the mark it falls in."""
+
+    __slots__ = ("_all", "base", "body", "marks", "n", "sep", "stamps")
+
+    def __init__(self, body: bytes, sep: bytes, base: int, n: int, marks: Sequence[int], stamps: Sequence[int]) -> None:
+        self.body = body
+        self.sep = sep
+        self.base = base
+        self.n = n
+        self.marks = marks
+        self.stamps = stamps
+        self._all: list[int] | None = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _at(self, offset: int) -> int:
+        return self.stamps[bisect_right(self.marks, offset) - 1]
+
+    @overload
+    def __getitem__(self, k: int) -> int: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[int]: ...
+
+    def __getitem__(self, k: int | slice) -> int | list[int]:
+        if isinstance(k, slice) or self._all is not None:
+            return self._times()[k]
+        if k < 0:
+            k += self.n
+        if not 0 <= k < self.n:
+            raise IndexError(k)
+        body, sep = self.body, self.sep
+        pos = body.find(sep, self.base)
+        for _ in range(k):
+            pos = body.find(sep, pos + len(sep))
+        return self._at(pos + len(sep) // 2)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._times())
+
+    def _times(self) -> list[int]:
+        if self._all is None:
+            body, sep, half = self.body, self.sep, len(self.sep) // 2
+            found: list[int] = []
+            pos = body.find(sep, self.base)
+            while pos >= 0 and len(found) < self.n:
+                found.append(self._at(pos + half))
+                pos = body.find(sep, pos + len(sep))
+            self._all = found
+        return self._all
 
 
 def split_body(
@@ -239,17 +302,18 @@ def split_body(
     stamps: Sequence[int],
     *,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-) -> tuple[list[str], list[bytes], list[int]] | None:
+) -> tuple[list[str], list[bytes], Sequence[int]] | None:
     """A whole `text/event-stream` body at once -> (event names, data as UTF-8 bytes, times).
 
     Gives the events, names and data `SseParser` would dispatch for the same bytes however they
     were split (`id` and `retry` are not reported). `marks[i]` is the body offset from which
     the bytes arrived at time `stamps[i]` (increasing, `marks[0] == 0`); an event's time is
     that of its dispatching byte (the first byte of the blank line ending it), as `SseParser`
-    fed piece by piece would date it. The body is split into events with C-level bytes methods;
-    only bodies whose lines all end in LF, or all in CRLF, are handled: None for the others (a
-    lone CR, mixed endings, a body near `max_event_size`), which the caller feeds to
-    `SseParser` instead.
+    fed piece by piece would date it. Only bodies whose lines all end in LF, or all in CRLF, are
+    handled: None for the others (a lone CR, mixed endings, a body near `max_event_size`), which
+    the caller feeds to `SseParser` instead. A body of only the usual events (`data: X` with an
+    optional `event: E` line) is split by one regex scan and its times found when asked
+    (`BodyTimes`); any other shape goes event by event.
     """
     if len(body) + 2 >= max_event_size:
         return None  # SseParser would have to cut an event: let it do so
@@ -261,13 +325,33 @@ def split_body(
         nl = b"\r\n"
     else:
         return None
-    blocks = body[base:].split(nl + nl) if base else body.split(nl + nl)
-    blocks.pop()  # an unterminated event is discarded
+    sep = nl + nl
+    end = body.rfind(sep) + len(sep)  # what follows is an unterminated event: discarded
+    if end < base + len(sep):
+        return [], [], []
+    found = _USUAL[nl].findall(body, base, end)
+    if found:
+        units, events, values = zip(*found, strict=True)
+        if sum(map(len, units)) == end - base:  # the matches cover the body: all usual events
+            datas = list(values)
+            if any(events):
+                table = {e: e.decode("utf-8", "replace") if e else "message" for e in set(events)}
+                names = list(map(table.__getitem__, events))
+            else:
+                names = ["message"] * len(datas)
+            return names, datas, BodyTimes(body, sep, base, len(datas), marks, stamps)
+    return _split_blocks(body[base:end] if base else body[:end], base, nl, marks, stamps)
+
+
+def _split_blocks(
+    body: bytes, base: int, nl: bytes, marks: Sequence[int], stamps: Sequence[int]
+) -> tuple[list[str], list[bytes], list[int]]:
+    """split_body for any shape, event by event; `body` ends with a blank line, starts at `base`."""
+    blocks = body.split(nl + nl)
+    blocks.pop()
     names: list[str] = []
     datas: list[bytes] = []
     times: list[int] = []
-    if not blocks:
-        return names, datas, times
     known: dict[bytes, str] = {}
     step = len(nl)
     j = 0
@@ -278,31 +362,10 @@ def split_body(
     for block in blocks:
         end = pos + len(block) + step  # the dispatching byte
         pos = end + step
-        if block[:5] == b"data:" and nl not in block:
-            event = b""
-            value = block[5:]
-            if value[:1] == b" ":
-                value = value[1:]
-        elif block[:6] == b"event:" and block.count(nl) == 1:
-            cut = block.find(nl)
-            value = block[cut + step :]
-            if value[:5] != b"data:":
-                found = _block(block, nl)
-                if found is None:
-                    continue
-                event, value = found
-            else:
-                value = value[5:]
-                if value[:1] == b" ":
-                    value = value[1:]
-                event = block[6:cut]
-                if event[:1] == b" ":
-                    event = event[1:]
-        else:
-            found = _block(block, nl)
-            if found is None:
-                continue
-            event, value = found
+        found = _block(block, nl)
+        if found is None:
+            continue
+        event, value = found
         if event:
             name = known.get(event)
             if name is None:
