@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# After PYTHONPATH: a --baseline child imports the baseline's collector/ from there.
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import anyio
 import bench_common as bc
@@ -146,20 +150,79 @@ async def replay_once(variant: str, path: Path, speed: float | None, size: tuple
     return meter
 
 
+class Trees:
+    """Where each variant's `collector` comes from: this tree, or (`@base`) a copy of it with
+    collector/tui/ taken from the --baseline revision (the same pipeline, the old UI)."""
+
+    def __init__(self, tmp: str, rev: str | None) -> None:
+        self.label = ""
+        self.root: str | None = None
+        if rev is None:
+            return
+        self.root = os.path.join(tmp, "baseline")
+        shutil.copytree(
+            os.path.join(bc.REPO, "collector"),
+            os.path.join(self.root, "collector"),
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        shutil.rmtree(os.path.join(self.root, "collector", "tui"))
+        archive = subprocess.run(
+            ["git", "-C", bc.REPO, "archive", rev, "collector/tui"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", self.root], input=archive, check=True)
+        self.label = subprocess.run(
+            ["git", "-C", bc.REPO, "rev-parse", "--short", rev],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    def run(self, variant: str, path: Path, speed: float | None, size: tuple[int, int]) -> Meter:
+        """One run in a fresh child process (no heap or GC state carried over between runs)."""
+        name, _, tree = variant.partition("@")
+        env = dict(os.environ)
+        if tree:
+            assert self.root is not None
+            env["PYTHONPATH"] = self.root
+        cmd = [bc.PYTHON, os.path.abspath(__file__), "--_replay", name, str(path),
+               str(speed or 0), f"{size[0]}x{size[1]}"]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=bc.REPO)
+        fields = json.loads(out.stdout.strip().splitlines()[-1])
+        if tree:
+            assert fields.pop("collector").startswith(self.root or "?"), fields
+        else:
+            fields.pop("collector")
+        fields["gc_runs"] = {int(k): v for k, v in fields["gc_runs"].items()}
+        return Meter(**fields)
+
+
+def replay_child(variant: str, path: str, speed: float, size: str) -> None:
+    import collector
+
+    width, height = (int(x) for x in size.split("x"))
+    m = anyio.run(replay_once, variant, Path(path), speed or None, (width, height))
+    out = {k: v for k, v in m.__dict__.items() if not k.startswith("_")}
+    print(json.dumps({**out, "collector": collector.__file__}))
+
+
 def replay_bench(args: argparse.Namespace, size: tuple[int, int]) -> None:
     variants = [v for v in VARIANTS if v in args.variants.split(",")]
     paces: list[float | None] = [args.speed] + ([] if args.no_full else [None])
     with tempfile.TemporaryDirectory() as tmp:
+        trees = Trees(tmp, args.baseline)
+        if args.baseline:
+            variants.append("tui@base")
+            print(f"tui@base: collector/tui at {trees.label}, the rest of collector/ as measured")
         path = write_session(Path(tmp) / "big.jsonl", big_session(args.events))
         for speed in paces:
             label = f"paced x{speed:g} ({50_000 * speed:,.0f} events/s offered)" if speed else "full speed"
             print(f"\n## replay, {label}: {args.events:,} events, {args.rounds} rounds", flush=True)
             res: dict[str, list[Meter]] = {v: [] for v in variants}
             for r, v in bc.rounds(variants, args.rounds):
-                m = anyio.run(replay_once, v, path, speed, size)
+                m = trees.run(v, path, speed, size)
                 res[v].append(m)
                 print(
-                    f"  round {r} {v:5}: {m.events} events, {m.rate:,.0f}/s, lag end {m.lag_end * 1e3:.1f} ms"
+                    f"  round {r} {v:8}: {m.events} events, {m.rate:,.0f}/s, lag end {m.lag_end * 1e3:.1f} ms"
                     f" max {m.lag_max * 1e3:.1f} ms, CPU {m.cpu / max(1e-9, m.t_last - m.t_first):.2f} s/s,"
                     f" GC {m.gc_s * 1e3:.0f} ms {dict(sorted(m.gc_runs.items()))}",
                     flush=True,
@@ -169,6 +232,7 @@ def replay_bench(args: argparse.Namespace, size: tuple[int, int]) -> None:
             for v in variants:
                 ms = res[v]
                 ratios = [a.rate / b.rate for a, b in zip(ms, res["plain"], strict=True)]
+                cpu = [(a.cpu / a.events - b.cpu / b.events) * 1e6 for a, b in zip(ms, res["plain"], strict=True)]
                 rows.append(
                     [
                         v,
@@ -179,6 +243,7 @@ def replay_bench(args: argparse.Namespace, size: tuple[int, int]) -> None:
                         else "-",
                         f"{bc.median([m.cpu / (m.t_last - m.t_first) for m in ms]):.2f}",
                         f"{bc.median([m.cpu / m.events * 1e6 for m in ms]):.2f}",
+                        f"{bc.median(cpu):+.2f}",
                         f"{bc.median([m.gc_s * 1e3 for m in ms]):.0f}",
                     ]
                 )
@@ -191,6 +256,7 @@ def replay_bench(args: argparse.Namespace, size: tuple[int, int]) -> None:
                         "lag ms: end median / max",
                         "CPU s/s",
                         "CPU µs/event",
+                        "over plain (median)",
                         "GC ms",
                     ],
                     rows,
@@ -364,10 +430,16 @@ def main() -> int:
     ap.add_argument("--live-only", action="store_true")
     ap.add_argument("--rate", type=int, default=50_000, help="live: opens per second")
     ap.add_argument("--seconds", type=float, default=4.0, help="live: workload duration")
+    ap.add_argument("--baseline", metavar="REV", help="also measure collector/tui/ at REV (tui@base)")
     ap.add_argument("--_child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--_replay", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._child:
         child(int(args._child[0]), float(args._child[1]), args._child[2])
+        return 0
+    if args._replay:
+        v, path, speed, size = args._replay
+        replay_child(v, path, float(speed), size)
         return 0
     width, height = (int(x) for x in args.size.split("x"))
     print(f"command: {bc.command_line()}")

@@ -342,9 +342,9 @@ def _mark(i: int, sel: int, focused: bool) -> Text:
 def _procs(
     state: TuiState, view: DataView, ui: Ui, w: int, rows: int, focused: bool
 ) -> tuple[list[Text], Text | None]:
-    walked = list(view.tree.walk())
-    items = [node.pid for _, node in walked]
-    sel, start, end = _window(ui, "procs", items, rows)
+    tree = view.tree_rows()
+    walked = tree.rows
+    sel, start, end = _window(ui, "procs", tree.pids, rows)
     wide = w >= 60
     cols = [Col(""), Col("PID", right=True), Col("PROCESS", flex=True), Col("STATE")]
     if wide:

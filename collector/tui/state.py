@@ -16,7 +16,7 @@ from itertools import compress
 from operator import attrgetter, is_
 
 from ..framework.core.events import PAYLOAD_TYPES, Event, FileOpen, LlmCall, TlsData, ToolStatus
-from ..framework.core.process_tree import ProcessTree
+from ..framework.core.process_tree import ProcessNode, ProcessTree
 from ..framework.core.stats import RunnerStats
 from .filtering import DisplayFilter
 
@@ -75,10 +75,25 @@ class LlmTotals:
 
 
 @dataclass
+class TreeRows:
+    """The process tree in display order (depth-first), computed once per change of the tree."""
+
+    rows: list[tuple[int, ProcessNode]]
+    pids: list[int]
+    running: int
+
+    @classmethod
+    def of(cls, tree: ProcessTree) -> TreeRows:
+        rows = list(tree.walk())
+        return cls(rows, [n.pid for _, n in rows], sum(1 for n in tree.nodes.values() if n.running))
+
+
+@dataclass
 class DataView:
     """What the panes list: the live deques, or copies frozen when the display is paused."""
 
     tree: ProcessTree
+    tree_rows: Callable[[], TreeRows]
     new_pids: dict[int, float]
     llm: Sequence[Event]
     http: Sequence[Event]
@@ -117,6 +132,8 @@ class TuiState:
         self.lost = 0
         self.counts: dict[str, int] = {}
         self.tree = ProcessTree(max_exited=max_exited)
+        self.tree_version = 0  # bumped on every change of the tree: the renderer's rows cache
+        self._tree_rows: tuple[int, TreeRows] | None = None
         self.new_pids: dict[int, float] = {}
         self.files_opened: dict[int, int] = {}  # pid -> opens seen (pruned with the tree)
         self.llm: deque[Event] = deque(maxlen=max_llm)
@@ -169,7 +186,14 @@ class TuiState:
         return max(self.lost, from_stats)
 
     def running_count(self) -> int:
-        return sum(1 for n in self.tree.nodes.values() if n.exit_ns is None)
+        return self.tree_rows().running
+
+    def tree_rows(self) -> TreeRows:
+        """The tree in display order; walked again only after it changed (not every frame)."""
+        cached = self._tree_rows
+        if cached is None or cached[0] != self.tree_version:
+            cached = self._tree_rows = (self.tree_version, TreeRows.of(self.tree))
+        return cached[1]
 
     @property
     def elapsed(self) -> float:
@@ -246,6 +270,7 @@ class TuiState:
         kind = p.kind
         if kind in _PROCESS_KINDS:
             self.tree.apply(ev)
+            self.tree_version += 1
             if kind == "exec":
                 self.new_pids[ev.pid] = now
             elif kind == "fork":
@@ -335,6 +360,7 @@ class TuiState:
         flt = self.filter
         return DataView(
             tree=self.tree,
+            tree_rows=self.tree_rows,
             new_pids=self.new_pids,
             llm=self.llm,
             http=self.http,
@@ -349,8 +375,10 @@ class TuiState:
         tree.nodes = {
             pid: replace(node, children=list(node.children)) for pid, node in self.tree.nodes.items()
         }
+        rows = TreeRows.of(tree)
         view = DataView(
             tree=tree,
+            tree_rows=lambda: rows,
             new_pids={},
             llm=list(self.llm),
             http=list(self.http),

@@ -65,7 +65,7 @@ class Ui:
     def items(self, pane: str, view: DataView | None = None) -> Sequence[Any]:
         view = view or self.view()
         if pane == "procs":
-            return [node.pid for _, node in view.tree.walk()]
+            return view.tree_rows().pids
         if pane == "llm":
             return list(reversed(view.llm))
         if pane == "http":

@@ -142,3 +142,18 @@ async def test_a_replayed_trace_gives_the_same_state_as_event_by_event(tmp_path:
     assert snapshot(batched) == snapshot(single)
     for focus in ("procs", "llm", "http", "log"):
         assert screen(batched, focus) == screen(single, focus)
+
+
+def test_the_tree_is_walked_again_only_after_it_changed() -> None:
+    events = big_session(300)
+    state = TuiState("t")
+    state.apply_batch(events[:150])
+    rows = state.tree_rows()
+    assert [pid for pid in rows.pids] == [n.pid for _, n in state.tree.walk()]
+    state.apply_batch([e for e in events[150:300] if e.kind == "tls_data"])
+    assert state.tree_rows() is rows  # only counters changed: the cached rows are kept
+    state.apply_batch([e for e in events[150:300] if e.kind in ("exec", "exit")])
+    fresh = state.tree_rows()
+    assert fresh is not rows and fresh.pids == [n.pid for _, n in state.tree.walk()]
+    assert fresh.running == sum(1 for n in state.tree.nodes.values() if n.running)
+    assert "1003" in screen(state, "procs")
