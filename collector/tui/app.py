@@ -3,7 +3,7 @@
 Three tasks share the event loop: the consumer only feeds batches into `TuiState.apply_batch`
 (O(batch), no rendering), so the pipeline never waits for the screen; the frame timer builds the
 screen from the state at most `fps` times a second (fewer when drawing is slow or the process
-busy: `pacing.py`) and hands the terminal output to a worker thread; the keyboard task reads
+busy: `pacing.py`) and hands the changed lines to a worker thread (`screen.py`); the keyboard task reads
 keys from the terminal in cbreak mode. The terminal (termios, alternate screen, cursor) is restored on quit,
 on Ctrl-C, on a crash (try/finally) and at interpreter exit (atexit).
 """
@@ -24,12 +24,12 @@ from typing import Any
 
 import anyio
 from rich.console import Console
-from rich.live import Live
 
 from ..framework.runners.base import Runner
 from .keys import TerminalMode, is_tty, parse_keys
 from .pacing import FramePacer
-from .render import render
+from .render import Frame, render
+from .screen import Screen
 from .state import TuiState
 from .ui import Ui
 
@@ -119,26 +119,18 @@ def _frozen_heap() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _screen(console: Console) -> Iterator[Live]:
-    """A Live display on the alternate screen, left on every exit path (atexit included)."""
-    live = Live(
-        console=console,
-        screen=True,
-        auto_refresh=False,
-        redirect_stdout=False,
-        redirect_stderr=False,
-        transient=False,
-    )
+def _screen(console: Console) -> Iterator[Screen]:
+    """The alternate screen, left on every exit path (atexit included)."""
+    screen = Screen(console)
 
     def leave() -> None:
         with contextlib.suppress(Exception):
-            console.set_alt_screen(False)
-            console.show_cursor(True)
+            screen.leave()
 
     atexit.register(leave)
     try:
-        with live:
-            yield live
+        screen.enter()
+        yield screen
     finally:
         leave()
         atexit.unregister(leave)
@@ -202,20 +194,20 @@ async def run_tui(
         if not linger:
             scope.cancel()
 
-    async def draw(scope: anyio.CancelScope, live: Live) -> None:
-        def refresh() -> float:
+    async def draw(scope: anyio.CancelScope, screen: Screen) -> None:
+        def output(frame: Frame) -> float:
             t = time.thread_time()
-            live.refresh()
+            screen.draw(frame)
             return time.thread_time() - t
 
         pacer = FramePacer(fps)
         while True:
             t0 = time.monotonic()
             c0 = time.thread_time()
-            live.update(render(state, ui, console), refresh=False)
+            frame = render(state, ui, console)
             build = time.thread_time() - c0
             # The terminal output runs in a worker thread: a slow terminal never blocks the loop.
-            cost = build + await anyio.to_thread.run_sync(refresh)
+            cost = build + await anyio.to_thread.run_sync(output, frame)
             if ui.quit:
                 scope.cancel()
                 return
@@ -260,14 +252,14 @@ async def run_tui(
             stack.enter_context(TerminalMode(fd))
         handler = stack.enter_context(_capture_logging(state))
         try:
-            live = stack.enter_context(_screen(console))
+            screen = stack.enter_context(_screen(console))
             async with anyio.create_task_group() as tg:
                 tg.start_soon(consume, tg.cancel_scope)
-                tg.start_soon(draw, tg.cancel_scope, live)
+                tg.start_soon(draw, tg.cancel_scope, screen)
                 tg.start_soon(signals, tg.cancel_scope)
                 if fd is not None:
                     tg.start_soon(keyboard, fd)
-            live.update(render(state, ui, console), refresh=True)  # the final state
+            screen.draw(render(state, ui, console))  # the final state
         finally:
             with anyio.CancelScope(shield=True):
                 await runner.stop()

@@ -27,21 +27,11 @@ _PROCESS_KINDS = frozenset({"exec", "exit", "fork"})
 _LISTED = _PROCESS_KINDS | {"http_exchange", "llm_call", "lost", "status"}
 _PAYLOAD = attrgetter("payload")
 _LENGTH = attrgetter("length")
-_TIMESTAMP = attrgetter("timestamp_ns")
 _KIND_OF: dict[type, str] = {cls: cls.model_fields["kind"].default for cls in PAYLOAD_TYPES}
+_KNOWN_TYPES = frozenset(_KIND_OF)
 _LISTED_TYPES = frozenset(cls for cls, kind in _KIND_OF.items() if kind in _LISTED)
 _IS_TLS = partial(is_, TlsData)
 _IS_OPEN = partial(is_, FileOpen)
-
-
-def _kind_of(cls: type, payload: object) -> str:
-    """The kind of a payload type outside PAYLOAD_TYPES (a subclass): asked once per batch."""
-    return str(getattr(payload, "kind", "custom"))
-
-
-def _listed(cls: type) -> bool:
-    """Whether events with payloads of this type go through TuiState._special."""
-    return cls in _LISTED_TYPES or cls not in _KIND_OF
 
 
 @dataclass
@@ -127,7 +117,9 @@ class TuiState:
         self.ended_at: float | None = None
         self.runners: dict[str, RunnerInfo] = {}
         self.events = 0
-        self.last_ts = 0  # the newest event's timestamp (ns): "now" for lifetimes of running processes
+        # The newest timestamp (ns), from the last event of each batch (streams are in time order,
+        # CombinedRunner reorders within a small window): "now" for lifetimes of running processes.
+        self.last_ts = 0
         self.tls_bytes = 0
         self.lost = 0
         self.counts: dict[str, int] = {}
@@ -218,9 +210,13 @@ class TuiState:
         payloads = list(map(_PAYLOAD, batch))
         types = list(map(type, payloads))
         seen = Counter(types)
+        if not _KNOWN_TYPES.issuperset(seen):  # a payload subclass: rare, take the simple path
+            for ev in batch:
+                self.apply_event(ev)
+            return
         counts = self.counts
         for cls, n in seen.items():
-            kind = _KIND_OF.get(cls) or _kind_of(cls, payloads[types.index(cls)])
+            kind = _KIND_OF[cls]
             counts[kind] = counts.get(kind, 0) + n
         self.log.extend(batch)
         n_tls = seen.get(TlsData, 0)
@@ -235,15 +231,15 @@ class TuiState:
             for ev in opens:
                 pid = ev.pid
                 files[pid] = get(pid, 0) + ev.payload.count  # type: ignore[union-attr]
-        if any(map(_listed, seen)):
+        if not _LISTED_TYPES.isdisjoint(seen):
             now = self.clock()
             special = self._special
-            for ev in compress(batch, map(_listed, types)):
+            for ev in compress(batch, map(_LISTED_TYPES.__contains__, types)):
                 special(ev, now)
         if self.filter is not None:
             self._filter_batch(batch)
         self.events += len(batch)
-        self.last_ts = max(self.last_ts, max(map(_TIMESTAMP, batch)))
+        self.last_ts = max(self.last_ts, batch[-1].timestamp_ns)
 
     def apply_event(self, ev: Event) -> None:
         """Fold one event into the state (the reference for `apply_batch`)."""

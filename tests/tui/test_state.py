@@ -69,6 +69,11 @@ def aggregated_opens(n: int) -> list[Event]:
     ]
 
 
+def in_time_order(events: list[Event]) -> list[Event]:
+    """Streams arrive in time order (last_ts is taken from the end of each batch)."""
+    return sorted(events, key=lambda e: e.timestamp_ns)
+
+
 def feed_both(events: list[Event], sizes: list[int], filter_at: int | None = None) -> tuple[TuiState, TuiState]:
     """The same events into two states: in batches of the given sizes (cycled), and one by one."""
     clock = Clock()
@@ -91,7 +96,7 @@ def feed_both(events: list[Event], sizes: list[int], filter_at: int | None = Non
 
 
 def test_batches_and_single_events_give_the_same_state() -> None:
-    events = session_events() + big_session(30_000) + aggregated_opens(500)
+    events = in_time_order(session_events() + big_session(30_000) + aggregated_opens(500))
     batched, single = feed_both(events, [1, 7, 1000, 3, 250, 4096])
     assert batched.events == len(events)
     assert batched.tls_bytes > 0 and batched.files_opened and batched.llm_totals.calls > 0
@@ -101,14 +106,14 @@ def test_batches_and_single_events_give_the_same_state() -> None:
 
 
 def test_with_a_display_filter_too() -> None:
-    events = big_session(5_000) + session_events()
+    events = in_time_order(big_session(5_000) + session_events())
     batched, single = feed_both(events, [13, 500, 1], filter_at=1_000)
     assert batched.filtered > 0 and batched.log_matched and batched.http_matched
     assert snapshot(batched) == snapshot(single)
 
 
 def test_a_batch_of_only_hot_kinds_or_only_listed_kinds() -> None:
-    events = big_session(1_000) + aggregated_opens(50)
+    events = in_time_order(big_session(1_000) + aggregated_opens(50))
     tls = [e for e in events if e.kind == "tls_data"]
     opens = [e for e in events if e.kind == "file_open"]
     procs = [e for e in events if e.kind in ("exec", "exit")]
@@ -128,7 +133,7 @@ def test_an_unknown_payload_type_is_counted_by_its_kind() -> None:
 
 
 async def test_a_replayed_trace_gives_the_same_state_as_event_by_event(tmp_path: Path) -> None:
-    path = write_session(tmp_path / "big.jsonl", session_events() + big_session(20_000))
+    path = write_session(tmp_path / "big.jsonl", in_time_order(session_events() + big_session(20_000)))
     clock = Clock()
     batched = TuiState("t", clock=clock)
     single = TuiState("t", clock=clock)
