@@ -221,10 +221,22 @@ static unsigned long long now_boot_ns(void)
 	return rt_boot_ns();
 }
 
+/* "key":value pieces without printf: the data path writes one line per TLS call */
+#define OUT_LIT(s) out_raw(&O, s, sizeof(s) - 1)
+
 static void common_out(const char *type, const struct ev_common *c)
 {
-	out_printf(&O, "{\"type\":\"%s\",\"ts_ns\":%llu,\"pid\":%u,\"tid\":%u,\"uid\":%u,\"comm\":",
-	       type, (unsigned long long)c->ts_ns, c->pid, c->tid, c->uid);
+	OUT_LIT("{\"type\":\"");
+	out_str(&O, type);
+	OUT_LIT("\",\"ts_ns\":");
+	out_u64(&O, c->ts_ns);
+	OUT_LIT(",\"pid\":");
+	out_u64(&O, c->pid);
+	OUT_LIT(",\"tid\":");
+	out_u64(&O, c->tid);
+	OUT_LIT(",\"uid\":");
+	out_u64(&O, c->uid);
+	OUT_LIT(",\"comm\":");
 	json_str(c->comm, sizeof(c->comm));
 }
 
@@ -979,12 +991,31 @@ static int handle_data(void *ctx, void *data, size_t size)
 			call_id = ++call_seq;
 		}
 		common_out("SSL_DATA", c);
-		out_printf(&O, ",\"dir\":\"%s\",\"func\":\"%s\",\"conn\":%llu,\"fd\":%d,\"call_id\":%llu,"
-		       "\"latency_ns\":%llu,\"len\":%llu,\"seq\":%u,\"offset\":%llu,\"last\":%s,\"truncated\":%llu,",
-		       e->dir == DIR_WRITE ? "write" : "read", func_name(e->func), (unsigned long long)e->conn, e->fd,
-		       call_id, (unsigned long long)e->latency_ns, (unsigned long long)e->len, e->seq,
-		       (unsigned long long)e->offset, e->last ? "true" : "false",
-		       (unsigned long long)e->truncated);
+		if (e->dir == DIR_WRITE)
+			OUT_LIT(",\"dir\":\"write\",\"func\":\"");
+		else
+			OUT_LIT(",\"dir\":\"read\",\"func\":\"");
+		out_str(&O, func_name(e->func));
+		OUT_LIT("\",\"conn\":");
+		out_u64(&O, e->conn);
+		OUT_LIT(",\"fd\":");
+		out_i64(&O, e->fd);
+		OUT_LIT(",\"call_id\":");
+		out_u64(&O, call_id);
+		OUT_LIT(",\"latency_ns\":");
+		out_u64(&O, e->latency_ns);
+		OUT_LIT(",\"len\":");
+		out_u64(&O, e->len);
+		OUT_LIT(",\"seq\":");
+		out_u64(&O, e->seq);
+		OUT_LIT(",\"offset\":");
+		out_u64(&O, e->offset);
+		if (e->last)
+			OUT_LIT(",\"last\":true,\"truncated\":");
+		else
+			OUT_LIT(",\"last\":false,\"truncated\":");
+		out_u64(&O, e->truncated);
+		out_char(&O, ',');
 		if (e->peer.family)
 			peer_out(&e->peer);
 		if (e->read_err)
