@@ -9,7 +9,7 @@
 from .app import register_runners, run_tui, run_tui_sync, summary
 from .filtering import DisplayFilter, FilterError, make_filter
 from .render import layout_mode, render
-from .state import DataView, LlmTotals, RunnerInfo, TuiState
+from .state import DataView, LlmTotals, LogGap, RunnerInfo, TuiState
 from .ui import Detail, Ui
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "DisplayFilter",
     "FilterError",
     "LlmTotals",
+    "LogGap",
     "RunnerInfo",
     "TuiState",
     "Ui",

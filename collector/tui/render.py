@@ -25,7 +25,7 @@ from ..framework.core.events import Event, HttpExchange, LlmCall
 from ..output.console import format_event, summarize
 from ..output.escape import escape_text
 from .fmt import fmt_bytes, fmt_count, fmt_duration, fmt_elapsed, fmt_time, signal_name
-from .state import DataView, TuiState
+from .state import DataView, LogGap, TuiState
 from .ui import PANE_TITLES, PANES, Detail, Ui
 
 CURSOR = "▶"
@@ -39,6 +39,7 @@ KIND_STYLES = {
     "lost": "bold red",
     "status": "yellow",
     "file_open": "dim",
+    "gap": "dim italic",
 }
 
 
@@ -482,11 +483,16 @@ def _log(
         ev = items[i]
         line = Text(style=KIND_STYLES.get(ev.kind, ""))
         line.append(CURSOR if (focused and i == sel and has_cursor) else " ")
-        line.append(_log_line(ev, w))
+        if isinstance(ev, LogGap):
+            line.append(f"··· {ev.count:,} events not listed (too many a frame) ···")
+        else:
+            line.append(_log_line(ev, w))
         lines.append(line)
     if not lines:
         lines.append(Text("(no events yet)" if not state.filter else "(nothing matches)", style="dim"))
     sub = Text(f" {state.events:,} events ", style="dim")
+    if state.unlisted:
+        sub = Text(f" {state.events:,} events, {state.unlisted:,} not listed ", style="dim")
     return lines, sub
 
 

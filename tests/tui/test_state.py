@@ -11,7 +11,8 @@ from rich.console import Console
 
 from collector.framework.core.events import Custom, Event, FileOpen
 from collector.framework.runners.replay import ReplayRunner
-from collector.tui import TuiState, Ui, make_filter, render
+from collector.tui import LogGap, TuiState, Ui, make_filter, render
+from collector.tui.state import LOG_PER_FRAME
 from tests.tui.trace import T0, big_session, session_events, write_session
 
 
@@ -35,7 +36,8 @@ def snapshot(state: TuiState) -> dict[str, Any]:
         "llm_totals": state.llm_totals,
         "llm": [id(e) for e in state.llm],
         "http": [id(e) for e in state.http],
-        "log": [id(e) for e in state.log],
+        "log": [("gap", e.count) if isinstance(e, LogGap) else id(e) for e in state.log],
+        "unlisted": state.unlisted,
         "http_matched": [id(e) for e in state.http_matched],
         "log_matched": [id(e) for e in state.log_matched],
         "filtered": state.filtered,
@@ -90,6 +92,9 @@ def feed_both(events: list[Event], sizes: list[int], filter_at: int | None = Non
         for e in chunk:
             single.apply_event(e)
         clock.now += 0.5
+        if k % 3 == 2:  # a frame: the log takes the newest events since the last one
+            batched.sample()
+            single.sample()
         i += n
         k += 1
     return batched, single
@@ -162,3 +167,41 @@ def test_the_tree_is_walked_again_only_after_it_changed() -> None:
     assert fresh is not rows and fresh.pids == [n.pid for _, n in state.tree.walk()]
     assert fresh.running == sum(1 for n in state.tree.nodes.values() if n.running)
     assert "1003" in screen(state, "procs")
+
+
+def test_the_log_lists_the_newest_events_of_each_frame_and_counts_the_rest() -> None:
+    events = big_session(3 * LOG_PER_FRAME)
+    state = TuiState("t", max_log=2000)
+    state.apply_batch(events[:100])
+    state.sample()
+    assert list(state.log) == events[:100]  # few events a frame: all listed, no gap
+    state.apply_batch(events[100 : 100 + 2 * LOG_PER_FRAME])
+    state.apply_batch(events[100 + 2 * LOG_PER_FRAME :])
+    state.sample()
+    log = list(state.log)
+    gap = log[100]
+    assert isinstance(gap, LogGap) and gap.count == 3 * LOG_PER_FRAME - 100 - LOG_PER_FRAME
+    assert log[101:] == events[-LOG_PER_FRAME:]  # the newest ones, in order
+    assert state.unlisted == gap.count
+    assert gap.count + sum(isinstance(e, Event) for e in log) == state.events
+    text = screen(state, "log")
+    assert f"{gap.count:,} events not listed" in text or f"{state.unlisted:,} not listed" in text
+
+
+def test_a_paused_view_and_a_filter_skip_the_gaps() -> None:
+    events = big_session(2 * LOG_PER_FRAME)
+    state = TuiState("t")
+    state.apply_batch(events)
+    ui = Ui(state, focus="log")
+    ui.toggle_pause()
+    assert ui.frozen is not None and isinstance(ui.frozen.log_shown[0], LogGap)
+    ui.cursor["log"] = ui.frozen.log_shown[0]
+    ui.open_detail()  # a gap has no details
+    assert ui.detail is None
+    ui.handle_key("/")
+    for key in 'kind = "exec"':
+        ui.handle_key(key)
+    ui.handle_key("enter")
+    assert state.log_matched and all(isinstance(e, Event) for e in state.log_matched)
+    assert state.filtered == LOG_PER_FRAME - len(state.log_matched)  # the gap is not an event
+    assert ui.frozen.log_shown and all(isinstance(e, Event) for e in ui.frozen.log_shown)
