@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -244,3 +245,52 @@ def test_split_body_times_are_the_dispatching_byte() -> None:
 
 def test_split_body_leaves_huge_bodies_to_the_parser() -> None:
     assert split_body(b"data: " + b"x" * 100 + b"\n\n", [0], [1], max_event_size=50) is None
+
+
+VALUES = st.lists(st.sampled_from([b"x", b" ", b":", b"data: ", b"event: ", b"\xc3\xa9", b"{}", b"\xff"]), max_size=4).map(b"".join)
+
+
+ODD = [  # events that look almost like the usual ones (same counts of lines or of prefixes)
+    b"", b"data:x\n\n", b"event: e\n\n", b": c\n\n", b"event: e\ndata: a\ndata: b\n\n", b"data: a\ndata: b\n\n",
+    b"data: a\nevent: e\n\n", b"event: e\ndata: a\n\n", b"event: a\n\nevent: b\ndata: x\ndata: y\n\n",
+    b"data: a\n\n\n\n", b"event: e\nid: 1\n\n", b"event: e\ndata: a\nid: 1\n\n", b"data: a\n\n", b"id: 1\ndata: a\n\n",
+]
+
+
+@pytest.mark.parametrize("odd", ODD)
+@pytest.mark.parametrize("named", [True, False])
+def test_split_body_usual_bodies_with_one_odd_event(odd: bytes, named: bool) -> None:
+    usual = b"event: x\ndata: 1\n\n" if named else b"data: 1\n\n"
+    for body in (usual * 3 + odd + usual, odd + usual * 2, usual * 2 + odd):
+        for b in (body, body.replace(b"\n", b"\r\n")):
+            pieces = cut(b, [5, 3], 1)
+            assert whole(pieces) == incremental(pieces), b
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    events=st.lists(st.tuples(st.one_of(st.none(), VALUES), VALUES), min_size=1, max_size=12),
+    named=st.sampled_from(["all", "none", "any"]),
+    crlf=st.booleans(),
+    odd=st.sampled_from(ODD),
+    where=st.integers(min_value=0, max_value=12),
+    sizes=st.lists(st.integers(min_value=1, max_value=40), max_size=5),
+)
+def test_split_body_usual_bodies(
+    events: list[tuple[bytes | None, bytes]], named: str, crlf: bool, odd: bytes, where: int, sizes: list[int]
+) -> None:
+    """Bodies of only `data: X` events, or only `event: E` + `data: X` ones (the whole-body
+    checks), and the same with one odd event in them, split as the parser would."""
+    blocks = []
+    for name, value in events:
+        if named == "all" or (named == "any" and name is not None):
+            blocks.append(b"event: " + (name or b"") + b"\n" + b"data: " + value + b"\n\n")
+        else:
+            blocks.append(b"data: " + value + b"\n\n")
+    blocks.insert(where % (len(blocks) + 1), odd)
+    body = b"".join(blocks)
+    if crlf:
+        body = body.replace(b"\n", b"\r\n")
+    pieces = cut(body, sizes, 1)
+    found = whole(pieces)
+    assert found is not None and found == incremental(pieces)

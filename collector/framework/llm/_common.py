@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,24 @@ Parsers only pass `when` on to the CallBuilder (`first_content_ts`)."""
 
 def _same(when: int) -> int | None:
     return when
+
+
+class SseEvents:
+    """A response's events as SseTuples, column by column: iterable more than once, without a
+    tuple kept per event (parsers unpack each as it comes)."""
+
+    __slots__ = ("datas", "names", "whens")
+
+    def __init__(self, names: list[str], datas: list[bytes | str], whens: Sequence[int | None]) -> None:
+        self.names = names
+        self.datas = datas
+        self.whens = whens
+
+    def __iter__(self) -> Iterator[SseTuple]:
+        return zip(self.names, self.datas, self.whens, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 def header(headers: Sequence[Header], name: str) -> str:
@@ -140,23 +158,31 @@ def parse_sse_body(body: bytes) -> list[SseItem]:
 
 def to_items(
     sse: Iterable[SseMessage | Event | SseItem] | SseColumns,
-) -> tuple[list[SseTuple], Callable[[int], int | None]]:
+) -> tuple[SseEvents, Callable[[int], int | None]]:
     """The events as SseTuples, and what turns their `when` into a timestamp. SseColumns give
     each event's index: its time is looked up only for the event that needs it (the first
     content), as the times of a body split whole are found when asked."""
     if isinstance(sse, SseColumns):
-        return list(zip(sse.names, sse.datas, range(len(sse.names)), strict=True)), sse.times.__getitem__
-    items: list[SseTuple] = []
+        return SseEvents(sse.names, sse.datas, range(len(sse.names))), sse.times.__getitem__
+    names: list[str] = []
+    datas: list[bytes | str] = []
+    whens: list[int | None] = []
     for entry in sse:
         if isinstance(entry, SseItem):
-            items.append((entry.event, entry.data, entry.ts))
+            names.append(entry.event)
+            datas.append(entry.data)
+            whens.append(entry.ts)
         elif isinstance(entry, Event):
             payload = entry.payload
             if isinstance(payload, SseMessage):
-                items.append((payload.event, payload.data, entry.timestamp_ns))
+                names.append(payload.event)
+                datas.append(payload.data)
+                whens.append(entry.timestamp_ns)
         elif isinstance(entry, SseMessage):
-            items.append((entry.event, entry.data, None))
-    return items, _same
+            names.append(entry.event)
+            datas.append(entry.data)
+            whens.append(None)
+    return SseEvents(names, datas, whens), _same
 
 
 def text_of(content: Any) -> str:
@@ -325,7 +351,7 @@ class WireFormat:
         """model, system, messages, tools of the request."""
         raise NotImplementedError
 
-    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
+    def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         raise NotImplementedError
 
     def read_body(self, body: Any, b: CallBuilder) -> None:

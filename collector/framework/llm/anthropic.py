@@ -8,6 +8,7 @@ tool_use block's arguments are its concatenated `input_json_delta.partial_json`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from orjson import JSONDecodeError
@@ -78,7 +79,7 @@ class Messages(WireFormat):
             "tools": [t for t in req.get("tools") or [] if isinstance(t, dict)],
         }
 
-    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
+    def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         blocks: dict[int, str] = {}
         for event, raw, ts in items:
             try:

@@ -9,6 +9,7 @@ Each streamed chunk is a whole GenerateContentResponse: text parts concatenate (
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from orjson import JSONDecodeError
@@ -23,14 +24,6 @@ _PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
     value = obj.get(camel)
     return obj.get(snake) if value is None else value
-
-
-_USAGE = (
-    ("promptTokenCount", "prompt_token_count", "input_tokens"),
-    ("candidatesTokenCount", "candidates_token_count", "output_tokens"),
-    ("cachedContentTokenCount", "cached_content_token_count", "cache_read_tokens"),
-    ("thoughtsTokenCount", "thoughts_token_count", "reasoning_tokens"),
-)
 
 
 def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
@@ -83,15 +76,31 @@ def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
     if usage is None:
         usage = chunk.get("usage_metadata")
     if isinstance(usage, dict):
-        known = b.usage
-        for camel, snake, name in _USAGE:
-            value = usage.get(camel)
-            if value is None:
-                value = usage.get(snake)
-            if value is not None:
-                number = as_int(value)
-                if number is not None:
-                    known[name] = number
+        _read_usage(usage, b.usage)
+
+
+def _read_usage(usage: dict[str, Any], known: dict[str, int]) -> None:
+    """b.set_usage of a usageMetadata (camelCase, else snake_case keys), written out."""
+    value = usage.get("promptTokenCount")
+    if value is None:
+        value = usage.get("prompt_token_count")
+    if value is not None and (number := as_int(value)) is not None:
+        known["input_tokens"] = number
+    value = usage.get("candidatesTokenCount")
+    if value is None:
+        value = usage.get("candidates_token_count")
+    if value is not None and (number := as_int(value)) is not None:
+        known["output_tokens"] = number
+    value = usage.get("cachedContentTokenCount")
+    if value is None:
+        value = usage.get("cached_content_token_count")
+    if value is not None and (number := as_int(value)) is not None:
+        known["cache_read_tokens"] = number
+    value = usage.get("thoughtsTokenCount")
+    if value is None:
+        value = usage.get("thoughts_token_count")
+    if value is not None and (number := as_int(value)) is not None:
+        known["reasoning_tokens"] = number
 
 
 class GenerateContent(WireFormat):
@@ -140,7 +149,7 @@ class GenerateContent(WireFormat):
             "tools": tools,
         }
 
-    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
+    def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         for _event, raw, ts in items:
             try:
                 chunk = _loads(raw)

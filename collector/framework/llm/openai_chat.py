@@ -9,6 +9,7 @@ compatible servers (`delta.reasoning_content`, `delta.reasoning`) is kept as thi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from orjson import JSONDecodeError
@@ -70,7 +71,7 @@ class ChatCompletions(WireFormat):
             "tools": [t for t in tools if isinstance(t, dict)],
         }
 
-    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
+    def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         for _event, raw, ts in items:
             try:
                 obj = _loads(raw)  # valid JSON: the same as loads() of the stripped text
@@ -95,7 +96,16 @@ class ChatCompletions(WireFormat):
                         continue
                     delta = choice.get("delta")
                     if delta and isinstance(delta, dict):
-                        self._delta(delta, ts, b)
+                        if len(delta) == 1 and "content" in delta:
+                            # most chunks: b.add_text(delta["content"], ts), in line
+                            text = delta["content"]
+                            if isinstance(text, str) and text:
+                                b.text.append(text)
+                                b.saw_content = True
+                                if ts is not None and b.first_content_ts is None:
+                                    b.first_content_ts = ts
+                        else:
+                            self._delta(delta, ts, b)
                     reason = choice.get("finish_reason")
                     if reason:
                         b.stop_reason = str(reason)

@@ -9,6 +9,7 @@ assembled from the deltas; the final response object fills whatever the deltas l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..core.events import HttpExchange
@@ -103,7 +104,7 @@ class Responses(WireFormat):
             "tools": [t for t in req.get("tools") or [] if isinstance(t, dict)],
         }
 
-    def read_stream(self, items: list[SseTuple], b: CallBuilder) -> None:
+    def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         final: dict[str, Any] | None = None
         for event, raw, ts in items:
             obj = load_data(raw)
