@@ -336,9 +336,11 @@ def live_once(variant: str, argv: list[str], size: tuple[int, int]) -> dict[str,
         async def drive() -> None:
             with anyio.fail_after(30):
                 await started.wait()
+            cpu0 = time.process_time()
             wl.go()
             out["workload"] = await anyio.to_thread.run_sync(wl.result)
             out["t_end"] = time.perf_counter()
+            out["cpu"] = (time.process_time() - cpu0) / (out["t_end"] - wl.t_go)
             runner.child.signal_group(signal.SIGINT)  # the tool flushes and prints its summary
 
         async with runner:
@@ -393,7 +395,8 @@ def live_bench(args: argparse.Namespace, size: tuple[int, int]) -> None:
             print(
                 f"  round {r} {v:5}: {o['events']}/{o['workload']['opens']} opens seen,"
                 f" {o['rate']:,.0f}/s, LOST {o['lost']} (tool summary {o['tool_lost']}),"
-                f" drain {o['drain'] * 1e3:.0f} ms, workload {o['workload']['elapsed']:.2f} s",
+                f" drain {o['drain'] * 1e3:.0f} ms, workload {o['workload']['elapsed']:.2f} s,"
+                f" consumer CPU {o['cpu']:.2f} s/s",
                 flush=True,
             )
     rows = []
@@ -407,12 +410,21 @@ def live_bench(args: argparse.Namespace, size: tuple[int, int]) -> None:
                 str(max(o["lost"] for o in os_)),
                 "yes" if all(o["events"] == o["workload"]["opens"] for o in os_) else "NO",
                 f"{bc.median([o['drain'] * 1e3 for o in os_]):.0f}",
+                f"{bc.median([o['cpu'] for o in os_]):.2f}",
             ]
         )
     print()
     print(
         bc.table(
-            ["variant", "events/s (median)", "ratio to plain", "LOST (max)", "all opens seen", "drain ms"],
+            [
+                "variant",
+                "events/s (median)",
+                "ratio to plain (median, min-max)",
+                "LOST (max)",
+                "all opens seen",
+                "drain ms (median)",
+                "consumer CPU s/s",
+            ],
             rows,
         )
     )

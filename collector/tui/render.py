@@ -29,6 +29,7 @@ from .state import DataView, LogGap, TuiState
 from .ui import PANE_TITLES, PANES, Detail, Ui
 
 CURSOR = "▶"
+CACHED_PANES = frozenset({"llm", "http"})  # panes that change only with their lists
 KIND_STYLES = {
     "exec": "green",
     "fork": "green",
@@ -309,6 +310,21 @@ def _pane(name: str, state: TuiState, view: DataView, ui: Ui, w: int, h: int) ->
     focused = ui.focus == name
     rows = max(1, h - 3)  # borders and the column header
     ui.page[name] = rows
+    if name in CACHED_PANES:
+        # Built again only when what it shows changed: its list or the filter (list_version),
+        # the cursor, the size, the focus (Ui.toggle_pause empties the cache).
+        key = (w, h, focused, id(ui.cursor[name]), ui.offset[name], state.list_version)
+        cached = ui.panes.get(name)
+        if cached is None or cached[0] != key:
+            cached = ui.panes[name] = (key, _build_pane(name, state, view, ui, w, h, focused))
+        return [line.copy() for line in cached[1]]  # the caller appends to the lines
+    return _build_pane(name, state, view, ui, w, h, focused)
+
+
+def _build_pane(
+    name: str, state: TuiState, view: DataView, ui: Ui, w: int, h: int, focused: bool
+) -> list[Text]:
+    rows = max(1, h - 3)
     builder = {"procs": _procs, "llm": _llm, "http": _http, "log": _log}[name]
     content, subtitle = builder(state, view, ui, w - 2, rows, focused)
     title = Text()

@@ -139,6 +139,7 @@ class TuiState:
         self.counts: dict[str, int] = {}
         self.tree = ProcessTree(max_exited=max_exited)
         self.tree_version = 0  # bumped on every change of the tree: the renderer's rows cache
+        self.list_version = 0  # bumped on every change of the LLM or HTTP list: the panes' cache
         self._tree_rows: tuple[int, TreeRows] | None = None
         self.new_pids: dict[int, float] = {}
         self.files_opened: dict[int, int] = {}  # pid -> opens seen (pruned with the tree)
@@ -314,8 +315,10 @@ class TuiState:
                 self.new_pids[p.child_pid] = now  # type: ignore[union-attr]
         elif kind == "http_exchange":
             self.http.append(ev)
+            self.list_version += 1
         elif kind == "llm_call":
             self.llm.append(ev)
+            self.list_version += 1
             self._count_llm(p)  # type: ignore[arg-type]
         elif kind == "lost":
             self.lost += p.count  # type: ignore[union-attr]
@@ -356,6 +359,7 @@ class TuiState:
     def set_filter(self, flt: DisplayFilter | None) -> None:
         """Apply a display filter to the HTTP and log lists (O(buffered events), once)."""
         self.filter = flt
+        self.list_version += 1
         self.http_matched.clear()
         self.log_matched.clear()
         self.filtered = 0

@@ -52,6 +52,8 @@ class Ui:
     frozen: DataView | None = None
     quit: bool = False
     dirty: bool = True
+    # The renderer's cache of panes that did not change: pane -> (key, lines).
+    panes: dict[str, tuple[Any, list[Text]]] = field(default_factory=dict, repr=False)
 
     @property
     def paused(self) -> bool:
@@ -208,6 +210,7 @@ class Ui:
 
     def toggle_pause(self) -> None:
         self.frozen = None if self.frozen is not None else self.state.freeze()
+        self.panes.clear()
 
     def open_detail(self) -> None:
         from .details import detail_for

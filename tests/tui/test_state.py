@@ -3,10 +3,12 @@ state exactly as apply_event on each event would: totals, process tree, lists, f
 
 from __future__ import annotations
 
+import importlib
 import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 from collector.framework.core.events import Custom, Event, FileOpen
@@ -205,3 +207,45 @@ def test_a_paused_view_and_a_filter_skip_the_gaps() -> None:
     assert state.log_matched and all(isinstance(e, Event) for e in state.log_matched)
     assert state.filtered == LOG_PER_FRAME - len(state.log_matched)  # the gap is not an event
     assert ui.frozen.log_shown and all(isinstance(e, Event) for e in ui.frozen.log_shown)
+
+
+def test_cached_panes_are_the_panes_built_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    render_mod = importlib.import_module("collector.tui.render")  # the package's `render` is the function
+    built: list[int] = []
+    real = render_mod._llm
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(render_mod, "_llm", counting)
+    events = in_time_order(session_events() + big_session(3_000))
+    clock = Clock()
+    state = TuiState("t", clock=clock)
+    ui = Ui(state)
+    console = Console(file=io.StringIO(), width=140, height=45, color_system=None)
+
+    def check() -> None:
+        cached = render(state, ui, console).plain
+        ui.panes.clear()
+        assert cached == render(state, ui, console).plain
+
+    quiet = [e for e in events if e.kind == "tls_data"]
+    steps: list[Any] = [events[:500], quiet[:50], "down", "down", quiet[50:60], events[500:1500],
+                        "tab", "down", "p", events[1500:], "up", "p", "esc", "1", "2", "/"]
+    steps += [*'kind = "llm_call"', "enter", quiet[60:70], "3", "down", "/", "ctrl-u", "enter"]
+    for step in steps:
+        if isinstance(step, str):
+            ui.handle_key(step)
+        else:
+            state.apply_batch(step)
+        clock.now += 0.2
+        check()
+    before = len(built)
+    render(state, ui, console)
+    state.apply_batch(quiet[70:80])  # no LLM call, no HTTP exchange: the LLM pane is reused
+    render(state, ui, console)
+    assert len(built) == before
+    state.apply_batch([e for e in events if e.kind == "llm_call"][:1])
+    render(state, ui, console)
+    assert len(built) == before + 1
