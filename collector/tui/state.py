@@ -33,6 +33,8 @@ _PROCESS_KINDS = frozenset({"exec", "exit", "fork"})
 _LISTED = _PROCESS_KINDS | {"http_exchange", "llm_call", "lost", "status"}
 _PAYLOAD = attrgetter("payload")
 _LENGTH = attrgetter("length")
+_COUNT = attrgetter("payload.count")
+_PID = attrgetter("pid")
 _KIND_OF: dict[type, str] = {cls: cls.model_fields["kind"].default for cls in PAYLOAD_TYPES}
 _KNOWN_TYPES = frozenset(_KIND_OF)
 _LISTED_TYPES = frozenset(cls for cls, kind in _KIND_OF.items() if kind in _LISTED)
@@ -142,7 +144,7 @@ class TuiState:
         self.list_version = 0  # bumped on every change of the LLM or HTTP list: the panes' cache
         self._tree_rows: tuple[int, TreeRows] | None = None
         self.new_pids: dict[int, float] = {}
-        self.files_opened: dict[int, int] = {}  # pid -> opens seen (pruned with the tree)
+        self.files_opened: Counter[int] = Counter()  # pid -> opens seen (pruned with the tree)
         self.llm: deque[Event] = deque(maxlen=max_llm)
         self.http: deque[Event] = deque(maxlen=max_http)
         self._log: deque[Event | LogGap] = deque(maxlen=max_log)
@@ -243,12 +245,15 @@ class TuiState:
             self.tls_bytes += sum(map(_LENGTH, tls))
         n_open = seen.get(FileOpen, 0)
         if n_open:
-            opens = batch if n_open == len(batch) else compress(batch, map(_IS_OPEN, types))
+            opens = batch if n_open == len(batch) else list(compress(batch, map(_IS_OPEN, types)))
             files = self.files_opened
-            get = files.get
-            for ev in opens:
-                pid = ev.pid
-                files[pid] = get(pid, 0) + ev.payload.count  # type: ignore[union-attr]
+            if set(map(_COUNT, opens)) == {1}:  # no aggregated repeats: count pids in C
+                files.update(map(_PID, opens))
+            else:
+                get = files.get
+                for ev in opens:
+                    pid = ev.pid
+                    files[pid] = get(pid, 0) + ev.payload.count  # type: ignore[union-attr]
         if not _LISTED_TYPES.isdisjoint(seen):
             now = self.clock()
             special = self._special
@@ -393,7 +398,7 @@ class TuiState:
             self.event_rate = self.tls_rate = 0.0
         if len(self.files_opened) > 2 * len(self.tree.nodes) + 1000:
             nodes = self.tree.nodes
-            self.files_opened = {pid: n for pid, n in self.files_opened.items() if pid in nodes}
+            self.files_opened = Counter({p: n for p, n in self.files_opened.items() if p in nodes})
         if self.new_pids:
             expired = [pid for pid, t in self.new_pids.items() if now - t > HIGHLIGHT_SECONDS]
             for pid in expired:
