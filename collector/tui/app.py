@@ -259,7 +259,7 @@ async def run_tui(
                 tg.start_soon(signals, tg.cancel_scope)
                 if fd is not None:
                     tg.start_soon(keyboard, fd)
-            screen.draw(render(state, ui, console))  # the final state
+            screen.draw(render(state, ui, console), final=True)
         finally:
             with anyio.CancelScope(shield=True):
                 await runner.stop()

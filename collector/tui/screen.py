@@ -4,7 +4,8 @@ Replaces rich's Live display, which re-renders and crops the whole screen every 
 (measured 5.3 ms for a 120x40 frame, against 1.4 ms to turn every line into ANSI directly).
 A line that is the same as in the previous frame (same text, spans and style) is neither rendered
 nor written, so a quiet pane costs nothing and a remote terminal gets a fraction of the bytes.
-A change of size redraws everything.
+A change of size redraws everything. On something that is not a terminal (a file, a dumb
+terminal) nothing is drawn while the UI runs and the final frame is printed as plain lines.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ class Screen:
         self.keys: list[tuple[Any, ...]] = []
         self.width = 0
         self.active = False
+        self.interactive = console.is_terminal and not console.is_dumb_terminal
 
     def enter(self) -> None:
+        if not self.interactive:
+            return
         self.active = True
         self.console.set_alt_screen(True)
         self.console.show_cursor(False)
@@ -47,8 +51,15 @@ class Screen:
             self.console.show_cursor(True)
             self.console.set_alt_screen(False)
 
-    def draw(self, frame: Frame) -> int:
-        """Write the lines of `frame` that differ from the last frame drawn; returns how many."""
+    def draw(self, frame: Frame, final: bool = False) -> int:
+        """Write the lines of `frame` that differ from the last frame drawn; returns how many.
+
+        `final`: the last frame of the session (the only one written when not interactive).
+        """
+        if not self.interactive:
+            if final:
+                self.console.print(frame)
+            return 0
         lines = frame.lines
         width = lines[0].cell_len if lines else 0
         parts: list[str] = []

@@ -79,3 +79,14 @@ def test_enter_and_leave_switch_the_alternate_screen_and_cursor() -> None:
     assert "\x1b[?1049l" in left and "\x1b[?25h" in left
     scr.leave()
     assert take(out) == ""
+
+
+def test_not_a_terminal_gets_only_the_final_frame_as_plain_lines() -> None:
+    out = io.StringIO()
+    scr = Screen(Console(file=out, width=10, height=3, color_system=None))
+    scr.enter()
+    assert scr.draw(frame("a", "b", "c")) == 0
+    assert out.getvalue() == ""
+    scr.draw(frame("x", "y", "z"), final=True)
+    scr.leave()
+    assert out.getvalue() == "x         \ny         \nz         \n"
