@@ -38,6 +38,24 @@ def test_chunking_does_not_change_lines(data: bytes, cuts: list[int], max_line: 
     assert frame(chunks, max_line) == reference(data, max_line)
 
 
+@given(
+    lengths=st.lists(st.integers(min_value=0, max_value=6000), min_size=1, max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=30_000), max_size=6),
+    max_line=st.sampled_from([100, 3000, 64 << 20]),
+    ends_open=st.booleans(),
+)
+def test_long_lines_any_chunking(
+    lengths: list[int], cuts: list[int], max_line: int, ends_open: bool
+) -> None:
+    """Lines around and past the framer's long-line threshold (cut with find, not split)."""
+    data = b"\n".join(bytes([65 + i % 26]) * n for i, n in enumerate(lengths))
+    if not ends_open:
+        data += b"\n"
+    points = sorted({c for c in cuts if c <= len(data)})
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=False)]
+    assert frame(chunks, max_line) == reference(data, max_line)
+
+
 def test_oversize_line_skipped_up_to_next_newline() -> None:
     f = LineFramer(10)
     assert f.feed(b"short\n" + b"x" * 8) == [b"short"]

@@ -4,6 +4,24 @@ from __future__ import annotations
 
 DEFAULT_MAX_LINE = 64 * 1024 * 1024
 
+# bytes.split scans byte by byte (~0.3-1 ns a byte); find() uses memchr. Chunks whose lines are
+# longer than this are cut with find (6x faster on 22 KB lines), shorter ones with split.
+_LONG_LINE = 2048
+
+
+def _split_long(data: bytes, first: int) -> tuple[list[bytes], bytes]:
+    """`data.split(b"\n")` for few, long lines: (complete lines, rest); `first` is the 1st newline."""
+    lines = [data[:first]]
+    append = lines.append
+    find = data.find
+    pos = first + 1
+    while True:
+        nl = find(b"\n", pos)
+        if nl < 0:
+            return lines, data[pos:]
+        append(data[pos:nl])
+        pos = nl + 1
+
 
 class LineFramer:
     """Frames `\\n`-terminated lines; a line longer than `max_line` is skipped whole and counted.
@@ -33,8 +51,17 @@ class LineFramer:
             self.oversize_bytes += nl
             self._discarding = False
             data = data[nl + 1 :]
-        lines = data.split(b"\n")
-        rest = lines.pop()
+        first = data.find(b"\n")
+        if first < 0:
+            lines: list[bytes] = []
+            rest = data
+        else:
+            second = data.find(b"\n", first + 1)
+            if second < 0 or second - first > _LONG_LINE:
+                lines, rest = _split_long(data, first)
+            else:
+                lines = data.split(b"\n")
+                rest = lines.pop()
         buf = self._buf
         if buf:
             if not lines:
