@@ -254,6 +254,7 @@ ODD = [  # events that look almost like the usual ones (same counts of lines or 
     b"", b"data:x\n\n", b"event: e\n\n", b": c\n\n", b"event: e\ndata: a\ndata: b\n\n", b"data: a\ndata: b\n\n",
     b"data: a\nevent: e\n\n", b"event: e\ndata: a\n\n", b"event: a\n\nevent: b\ndata: x\ndata: y\n\n",
     b"data: a\n\n\n\n", b"event: e\nid: 1\n\n", b"event: e\ndata: a\nid: 1\n\n", b"data: a\n\n", b"id: 1\ndata: a\n\n",
+    b"data: a\ndata: b\ndata: c\n\n", b"event: e\ndata: a\nevent: x\nevent: f\ndata: b\n\n",
 ]
 
 

@@ -119,19 +119,50 @@ class HttpAnalyzer(Analyzer):
     # --- analyzer protocol -----------------------------------------------------------------------
 
     def process(self, event: Event) -> Iterable[Event]:
-        if self._sse_consumer is not None:
-            self._sse_consumer.sse_begin_pass()
-        out: list[Event] = []
-        self._one(event, out)
-        return out
+        return self.process_batch([event])
 
     def process_batch(self, events: list[Event]) -> list[Event]:
         if self._sse_consumer is not None:
             self._sse_consumer.sse_begin_pass()
         out: list[Event] = []
-        one = self._one
+        r = self.reassembler
+        conns = r.connections
+        clock = r.clock
+        keep_tls = self.keep_tls
         for ev in events:
-            one(ev, out)
+            p = ev.payload
+            if type(p) is not TlsData:
+                self._other(ev, out)
+                continue
+            # TLS data, once per TLS call: written out here rather than in a method per event.
+            if keep_tls:
+                out.append(ev)
+            key = (ev.pid, p.conn)
+            c = conns.get(key)
+            if c is None:
+                c = r.get(key)
+            else:  # r.get, in line
+                conns.move_to_end(key)
+                c.active = clock
+            c.tid = ev.tid
+            c.comm = ev.comm
+            c.last_ts = ts = ev.timestamp_ns
+            items: list[object] = []
+            data = p.data
+            if data:
+                c.bytes += len(data)
+                sides = c.handler.sides  # type: ignore[attr-defined]  # an HttpStream (_new_stream)
+                if sides is not None:  # HTTP/1, synced: HttpStream.feed would go there
+                    sides[p.direction].feed(data, ts, items)
+                else:
+                    c.handler.feed(p.direction, data, ts, items)
+            if p.truncated > 0:
+                c.handler.gap(p.direction, p.truncated, ts, items)
+            if items:
+                self._emit(c, items, out)
+            if len(conns) > r.max_connections:
+                for old in r.overflow():
+                    self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
         return out
 
     def tick(self, now_ns: int) -> Iterable[Event]:
@@ -152,42 +183,17 @@ class HttpAnalyzer(Analyzer):
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _one(self, ev: Event, out: list[Event]) -> None:
+    def _other(self, ev: Event, out: list[Event]) -> None:
+        """An event other than TlsData: passed on, a TlsClose first ends its connection."""
         p = ev.payload
-        if type(p) is TlsData:
-            if self.keep_tls:
-                out.append(ev)
-            r = self.reassembler
-            key = (ev.pid, p.conn)
-            c = r.connections.get(key)
-            if c is None:
-                c = r.get(key)
-            else:  # r.get, in line
-                r.connections.move_to_end(key)
-                c.active = r.clock
-            c.tid = ev.tid
-            c.comm = ev.comm
-            c.last_ts = ts = ev.timestamp_ns
-            items: list[object] = []
-            data = p.data
-            if data:
-                c.bytes += len(data)
-                c.handler.feed(p.direction, data, ts, items)
-            if p.truncated > 0:
-                c.handler.gap(p.direction, p.truncated, ts, items)
-            if items:
-                self._emit(c, items, out)
-            if len(r.connections) > r.max_connections:
-                for old in r.overflow():
-                    self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
-        elif type(p) is TlsClose:
+        if type(p) is TlsClose:
             out.append(ev)
             c2 = self.reassembler.connections.get((ev.pid, p.conn))
             if c2 is None:
                 return
             c2.tid = ev.tid
             c2.comm = ev.comm or c2.comm
-            items = []
+            items: list[object] = []
             self.reassembler.close((ev.pid, p.conn), ev.timestamp_ns, items)
             if items:
                 self._emit(c2, items, out)

@@ -233,16 +233,17 @@ class BodyCapture:
 
     While the body fits in `limit` its pieces are only kept (hashed once, when the digest is
     asked for); past the limit the kept part is hashed and every further byte is hashed as it
-    arrives, so the digest always covers the whole body at bounded memory.
+    arrives, so the digest always covers the whole body at bounded memory. (`HttpMessage.add_body`
+    keeps a piece that fits in line: `size = kept += len`, `chunks.append`.)
     """
 
-    __slots__ = ("_chunks", "_kept", "limit", "sha", "size", "truncated")
+    __slots__ = ("chunks", "kept", "limit", "sha", "size", "truncated")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.size = 0
-        self._kept = 0
-        self._chunks: list[bytes] = []
+        self.kept = 0
+        self.chunks: list[bytes] = []
         self.sha: hashlib._Hash | None = None  # incremental, once the body passed the limit
         self.truncated = False
 
@@ -252,26 +253,26 @@ class BodyCapture:
             return
         size = self.size + n
         if size <= self.limit:
-            self.size = self._kept = size
-            self._chunks.append(data)
+            self.size = self.kept = size
+            self.chunks.append(data)
             return
         sha = self.sha
         if sha is None:
             sha = self.sha = hashlib.sha256()
-            for chunk in self._chunks:
+            for chunk in self.chunks:
                 sha.update(chunk)
         self.size = size
         sha.update(data)
-        room = self.limit - self._kept
+        room = self.limit - self.kept
         self.truncated = True
         if room > 0:
-            self._chunks.append(data[:room])
-            self._kept += room
+            self.chunks.append(data[:room])
+            self.kept += room
 
     def value(self) -> bytes:
-        if len(self._chunks) > 1:
-            self._chunks = [b"".join(self._chunks)]
-        return self._chunks[0] if self._chunks else b""
+        if len(self.chunks) > 1:
+            self.chunks = [b"".join(self.chunks)]
+        return self.chunks[0] if self.chunks else b""
 
     def hexdigest(self) -> str:
         if not self.size:

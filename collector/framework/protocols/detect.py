@@ -15,7 +15,7 @@ into the chosen parser with their original timestamps.
 
 from __future__ import annotations
 
-from .http1 import START_RE, Http1Connection
+from .http1 import START_RE, Http1Connection, _Side
 from .http2 import PREFACE, Http2Connection, looks_like_frames
 from .message import BodyOptions
 
@@ -28,6 +28,9 @@ class HttpStream:
     def __init__(self, opts: BodyOptions | None = None) -> None:
         self.opts = opts or BodyOptions()
         self.impl: Http1Connection | Http2Connection | None = None
+        # Once HTTP/1 is found and synced (it stays so): its sides by direction, which a caller
+        # may feed directly, as `feed` would.
+        self.sides: dict[str, _Side] | None = None
         self._held: list[tuple[str, bytes, int]] = []
         self._held_len = 0
 
@@ -51,6 +54,7 @@ class HttpStream:
     def feed(self, direction: str, data: bytes, ts: int, out: list[object]) -> None:
         impl = self.impl
         if type(impl) is Http1Connection and impl.synced:  # the usual case: straight to its side
+            self.sides = impl.sides
             impl.sides[direction].feed(data, ts, out)
             return
         if impl is None:

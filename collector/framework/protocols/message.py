@@ -144,21 +144,32 @@ class HttpMessage:
                     self.sse_stamps = []
 
     def add_body(self, data: bytes, ts: int, out: list[object]) -> None:
-        self.wire_size += len(data)
+        n = len(data)
+        self.wire_size += n
         body = self.body
         if body is None:
             return
         if self.decoder is None:
-            marks = self.sse_marks
-            if marks is not None:
-                # _keep(data, ts), in line for the usual piece: it fits, maybe at a new time
-                if body.size + len(data) > body.limit or len(marks) >= MAX_SSE_MARKS:
-                    self._keep(data, ts)
-                    return
-                if ts != self.sse_last_ts and data:
-                    marks.append(body.size)
-                    self.sse_stamps.append(ts)  # type: ignore[union-attr]
-                    self.sse_last_ts = ts
+            size = body.size + n
+            if size <= body.limit and n and self.sse is None:
+                # The usual piece, in line (called for every piece of every body): it fits, so
+                # BodyCapture.add would only keep it; for a body split whole at its end
+                # (`_keep`), note the time if it is a new one.
+                marks = self.sse_marks
+                if marks is not None:
+                    if len(marks) >= MAX_SSE_MARKS:
+                        self._keep(data, ts)
+                        return
+                    if ts != self.sse_last_ts:
+                        marks.append(body.size)
+                        self.sse_stamps.append(ts)  # type: ignore[union-attr]
+                        self.sse_last_ts = ts
+                body.size = body.kept = size
+                body.chunks.append(data)
+                return
+            if self.sse_marks is not None:
+                self._keep(data, ts)
+                return
             body.add(data)
             if self.sse is not None:
                 self._sse(data, ts, out)

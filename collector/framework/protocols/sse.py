@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import overload
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
@@ -237,6 +237,8 @@ class SseParser:
 _NO_MARK = 1 << 62
 _AFTER_DATA = itemgetter(slice(6, None))  # b"data: X" -> b"X"
 _AFTER_EVENT = itemgetter(slice(7, None))  # b"event: E" -> b"E"
+_DATA_PREFIX = itemgetter(slice(0, 6))
+_EVENT_PREFIX = itemgetter(slice(0, 7))
 # The usual events, whole: an optional `event:` line and one `data:` line, then the blank line.
 _USUAL = {
     b"\n": re.compile(rb"((?:event: ?([^\n]*)\n)?data: ?([^\n]*)\n\n)"),
@@ -321,10 +323,9 @@ def split_body(
     if len(body) + 2 >= max_event_size:
         return None  # SseParser would have to cut an event: let it do so
     base = 3 if body[:3] == _BOM else 0
-    cr = body.count(b"\r")
-    if not cr:
+    if b"\r" not in body:
         nl = b"\n"
-    elif cr == body.count(b"\r\n") == body.count(b"\n"):
+    elif body.count(b"\r") == body.count(b"\r\n") == body.count(b"\n"):
         nl = b"\r\n"
     else:
         return None
@@ -351,27 +352,25 @@ def split_body(
 
 
 def _split_same(body: bytes, base: int, end: int, nl: bytes) -> tuple[list[str], list[bytes]] | None:
-    """The most usual bodies, checked and cut with whole-body bytes methods only: every event
-    `data: X`, or every event `event: E` + `data: X` (one line each). None for anything else."""
-    sep = nl + nl
-    blocks = body[base:end].split(sep) if base else body.split(sep)
-    blocks.pop()  # after the last blank line (the tail when base is 0)
-    n = len(blocks)
-    lines = body.count(nl, base, end)
-    if lines == 2 * n:  # one line per event
-        if body.startswith(b"data: ", base) and body.count(sep + b"data: ", base, end) == n - 1:
-            return ["message"] * n, list(map(_AFTER_DATA, blocks))
+    """The most usual bodies, checked and cut with C-level list and bytes methods over one split
+    into lines: every event `data: X`, or every event `event: E` + `data: X`. None otherwise."""
+    lines = body[base:end].split(nl)  # ends with the blank line: [..., b"", b""]
+    count = len(lines)
+    if count % 2 == 1 and not any(lines[1::2]):  # every event one line
+        datas = lines[0:-1:2]
+        if list(map(_DATA_PREFIX, datas)).count(b"data: ") == len(datas):
+            return ["message"] * len(datas), list(map(_AFTER_DATA, datas))
         return None
-    if lines != 3 * n or not body.startswith(b"event: ", base):
+    if count % 3 != 1 or any(lines[2::3]):  # else every event two lines
         return None
-    if body.count(sep + b"event: ", base, end) != n - 1 or body.count(nl + b"data: ", base, end) != n:
-        return None
-    heads, cuts, tails = zip(*map(methodcaller("partition", nl), blocks), strict=True)
-    if not all(cuts):  # an event without a line break: another has two
+    heads = lines[0:-1:3]
+    datas = lines[1::3]
+    n = len(heads)
+    if list(map(_EVENT_PREFIX, heads)).count(b"event: ") != n or list(map(_DATA_PREFIX, datas)).count(b"data: ") != n:
         return None
     events = list(map(_AFTER_EVENT, heads))
     table = {e: e.decode("utf-8", "replace") if e else "message" for e in set(events)}
-    return list(map(table.__getitem__, events)), list(map(_AFTER_DATA, tails))
+    return list(map(table.__getitem__, events)), list(map(_AFTER_DATA, datas))
 
 
 def _split_blocks(
