@@ -8,6 +8,7 @@ round by round in the same run (order rotating):
   plain   iterate the runner's batches, nothing else
   state   TuiState.apply_batch only, no screen (tells state work from drawing)
   tui     run_tui drawing 120x40 (--size) to a truecolor terminal console writing to /dev/null
+--busy N runs N busy-looping processes alongside each run (a machine shared with other work).
 Per run: events/s from the first batch delivered to the last, lag (how far the last event was
 delivered after its due time at pace; it grows when the consumer falls behind), CPU seconds per
 second of the whole process, and time in the cyclic GC. Reported: medians and the median of the
@@ -150,6 +151,24 @@ async def replay_once(variant: str, path: Path, speed: float | None, size: tuple
     return meter
 
 
+class Spinners:
+    """`n` busy-looping processes for the duration of a run: a machine shared with other work."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Spinners:
+        for _ in range(self.n):
+            self.procs.append(subprocess.Popen([bc.PYTHON, "-c", "while True: pass"]))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+
 class Trees:
     """Where each variant's `collector` comes from: this tree, or (`@base`) a copy of it with
     collector/tui/ taken from the --baseline revision (the same pipeline, the old UI)."""
@@ -216,10 +235,12 @@ def replay_bench(args: argparse.Namespace, size: tuple[int, int]) -> None:
         path = write_session(Path(tmp) / "big.jsonl", big_session(args.events))
         for speed in paces:
             label = f"paced x{speed:g} ({50_000 * speed:,.0f} events/s offered)" if speed else "full speed"
-            print(f"\n## replay, {label}: {args.events:,} events, {args.rounds} rounds", flush=True)
+            busy = f", {args.busy} busy-looping processes alongside" if args.busy else ""
+            print(f"\n## replay, {label}: {args.events:,} events, {args.rounds} rounds{busy}", flush=True)
             res: dict[str, list[Meter]] = {v: [] for v in variants}
             for r, v in bc.rounds(variants, args.rounds):
-                m = trees.run(v, path, speed, size)
+                with Spinners(args.busy):
+                    m = trees.run(v, path, speed, size)
                 res[v].append(m)
                 print(
                     f"  round {r} {v:8}: {m.events} events, {m.rate:,.0f}/s, lag end {m.lag_end * 1e3:.1f} ms"
@@ -438,6 +459,7 @@ def main() -> int:
     ap.add_argument("--speed", type=float, default=1.0, help="pace: recorded pace x SPEED")
     ap.add_argument("--no-full", action="store_true", help="skip the full-speed replay")
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--busy", type=int, default=0, help="replay: N busy-looping processes alongside")
     ap.add_argument("--live", action="store_true", help="also trace a live workload")
     ap.add_argument("--live-only", action="store_true")
     ap.add_argument("--rate", type=int, default=50_000, help="live: opens per second")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.tui.pacing import BUDGET, LOADED_FPS, MAX_FPS, FramePacer
+from collector.tui.pacing import BUDGET, BUSY_FPS, LOADED_FPS, MAX_FPS, FramePacer, demand_seconds
 
 
 class Clocks:
@@ -37,12 +37,20 @@ def test_the_rate_never_passes_the_maximum() -> None:
 
 def test_a_busy_process_draws_fewer_frames_and_recovers() -> None:
     p, c = pacer(8)
-    c.advance(0.125, 0.12)  # the consumer used 96% of a core
+    c.advance(0.125, 0.08)  # the loop thread ran or waited for a CPU 64% of the time
     assert p.interval(0.002) == pytest.approx(1 / LOADED_FPS)
     assert p.loaded
-    c.advance(0.25, 0.05)
+    c.advance(0.25, 0.24)  # 96%: saturated, or starved by other processes
+    assert p.interval(0.002) == pytest.approx(1 / BUSY_FPS)
+    c.advance(0.5, 0.1)
     assert p.interval(0.002) == pytest.approx(1 / 8)
     assert not p.loaded
+
+
+def test_demand_grows_with_work() -> None:
+    before = demand_seconds()
+    sum(range(2_000_000))
+    assert demand_seconds() > before
 
 
 def test_a_slow_frame_is_followed_by_a_longer_rest() -> None:
