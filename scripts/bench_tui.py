@@ -11,7 +11,7 @@ round by round in the same run (order rotating):
 --busy N runs N busy-looping processes alongside each run (a machine shared with other work).
 Per run: events/s from the first batch delivered to the last, lag (how far the last event was
 delivered after its due time at pace; it grows when the consumer falls behind), CPU seconds per
-second of the whole process, and time in the cyclic GC. Reported: medians and the median of the
+second of the whole process, and time in the cyclic GC while events stream. Reported: medians and the median of the
 per-round ratios variant/plain.
 
 Live (--live): the real `process` tool traces a child opening distinct missing paths at --rate
@@ -96,6 +96,9 @@ class Meter:
         return self.events / span if span > 0 else 0.0
 
     def gc_callback(self, phase: str, info: dict[str, Any]) -> None:
+        """Collections while events stream (not run_tui's start-up gc.collect)."""
+        if not self.events:
+            return
         if phase == "start":
             self._gc_t = time.perf_counter()
         else:
