@@ -3,24 +3,26 @@
 
 Replay (default): a generated session shaped like a busy capture (tests/tui/trace.py
 `big_session`: TLS data, file opens, processes, HTTP, LLM calls; events 20 µs apart) is replayed
-at recorded pace x SPEED (SPEED 1 = 50,000 events/s) and at full speed. Variants, interleaved
-round by round in the same run (order rotating):
-  plain   iterate the runner's batches, nothing else
-  state   TuiState.apply_batch only, no screen (tells state work from drawing)
-  tui     run_tui drawing 120x40 (--size) to a truecolor terminal console writing to /dev/null
+at recorded pace x SPEED (SPEED 1 = 50,000 events/s) and at full speed. Every run is a fresh
+child process. Variants, interleaved round by round in the same run (order rotating):
+  plain     iterate the runner's batches, nothing else
+  state     TuiState.apply_batch only, no screen (tells state work from drawing)
+  tui       run_tui drawing 120x40 (--size) to a truecolor terminal console writing to /dev/null
+  tui@base  the same with collector/tui/ taken from --baseline REV (the rest as measured)
 --busy N runs N busy-looping processes alongside each run (a machine shared with other work).
 Per run: events/s from the first batch delivered to the last, lag (how far the last event was
 delivered after its due time at pace; it grows when the consumer falls behind), CPU seconds per
-second of the whole process, and time in the cyclic GC while events stream. Reported: medians and the median of the
-per-round ratios variant/plain.
+second of the whole process, and time in the cyclic GC while events stream. Reported: medians,
+the median of the per-round ratios variant/plain, and the CPU per event over plain.
 
-Live (--live): the real `process` tool traces a child opening distinct missing paths at --rate
-opens/s for --seconds (one FILE_OPEN line each), consumed by a plain loop or by run_tui;
-reported: events delivered, events/s, the tool's LOST count (must be 0) and drain after the end.
+Live (--live, --live-only): the real `process` tool traces a child opening distinct missing paths
+at --rate opens/s for --seconds (one FILE_OPEN line each), consumed by a plain loop or by run_tui;
+reported: opens seen, events/s, LOST (must be 0), drain after the workload's end, consumer CPU.
 Root and bpf_programs/build/process are needed.
 
     flock /tmp/collector-bench.lock .venv/bin/python scripts/bench_tui.py [--events N]
-        [--rounds R] [--speed S] [--no-full] [--live] [--rate R] [--seconds S]
+        [--rounds R] [--speed S] [--no-full] [--busy N] [--baseline REV]
+        [--live | --live-only] [--rate R] [--seconds S]
 """
 
 from __future__ import annotations
