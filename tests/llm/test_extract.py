@@ -212,6 +212,28 @@ def test_chat_compatible_reasoning_and_deepseek_cache() -> None:
     assert (call.usage.input_tokens, call.usage.output_tokens, call.usage.cache_read_tokens) == (10, 2, 4)
 
 
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ([1, True], 1),  # a bool equals 1 but is not a count: the 1 stays
+        ([True, 1], 1),  # the 1 after an equal-looking bool is still read
+        ([3, 3.0, 3], 3),
+        ([2, 5, 2], 2),
+        ([{"x": 1}, 7], 7),
+    ],
+)
+def test_gemini_repeated_usage(counts: list[object], expected: int) -> None:
+    """Each Gemini chunk repeats the usage so far; a repeat equal to the last one is not read
+    again, which must not change what a bool (== 1) or a float count gives."""
+    req = {"contents": [{"role": "user", "parts": [{"text": "x"}]}]}
+    chunks = [{"candidates": [{"content": {"parts": [{"text": f"t{i}"}]}, "index": 0}],
+               "usageMetadata": {"promptTokenCount": c, "totalTokenCount": 9}} for i, c in enumerate(counts)]
+    items = [SseItem("message", json.dumps(c)) for c in chunks]
+    call = extract(ex("/v1beta/models/g:streamGenerateContent", req, ctype="text/event-stream"), items)
+    assert call is not None and call.usage.input_tokens == expected
+    assert call.response_text == "".join(f"t{i}" for i in range(len(counts)))
+
+
 # --- delta assembly, property-based ---------------------------------------------------------
 
 

@@ -27,10 +27,20 @@ def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
 
 
 def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
-    """One GenerateContentResponse (a whole body, or one streamed chunk) into `b`. Runs once per
-    streamed chunk: the camelCase / snake_case lookups (`_get`) are written out inline."""
+    """One GenerateContentResponse (a whole body, or one streamed chunk) into `b`."""
     if not isinstance(chunk, dict):
         return
+    _read_content(chunk, ts, b)
+    usage = chunk.get("usageMetadata")
+    if usage is None:
+        usage = chunk.get("usage_metadata")
+    if isinstance(usage, dict):
+        _read_usage(usage, b.usage)
+
+
+def _read_content(chunk: dict[str, Any], ts: int | None, b: CallBuilder) -> None:
+    """All of a chunk but its usage. Runs once per streamed chunk: the camelCase / snake_case
+    lookups (`_get`) and the usual text part (`b.add_text`) are written out inline."""
     if "error" in chunk or chunk.get("type") == "error":  # else error_of finds nothing
         b.set_error(error_of(chunk))
     if not (b.response_id and b.response_model):  # set_ids keeps the first ones
@@ -53,8 +63,11 @@ def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
                 if isinstance(text, str):
                     if part.get("thought"):
                         b.add_thinking(text, ts)
-                    else:
-                        b.add_text(text, ts)
+                    elif text:
+                        b.text.append(text)
+                        b.saw_content = True
+                        if ts is not None and b.first_content_ts is None:
+                            b.first_content_ts = ts
                 call = part.get("functionCall")
                 if call is None:
                     call = part.get("function_call")
@@ -72,35 +85,31 @@ def read_chunk(chunk: Any, ts: int | None, b: CallBuilder) -> None:
         feedback = chunk.get("prompt_feedback")
     if isinstance(feedback, dict) and _get(feedback, "blockReason", "block_reason"):
         b.stop_reason = str(_get(feedback, "blockReason", "block_reason"))
-    usage = chunk.get("usageMetadata")
-    if usage is None:
-        usage = chunk.get("usage_metadata")
-    if isinstance(usage, dict):
-        _read_usage(usage, b.usage)
 
 
-def _read_usage(usage: dict[str, Any], known: dict[str, int]) -> None:
-    """b.set_usage of a usageMetadata (camelCase, else snake_case keys), written out."""
-    value = usage.get("promptTokenCount")
-    if value is None:
-        value = usage.get("prompt_token_count")
-    if value is not None and (number := as_int(value)) is not None:
-        known["input_tokens"] = number
-    value = usage.get("candidatesTokenCount")
-    if value is None:
-        value = usage.get("candidates_token_count")
-    if value is not None and (number := as_int(value)) is not None:
-        known["output_tokens"] = number
-    value = usage.get("cachedContentTokenCount")
-    if value is None:
-        value = usage.get("cached_content_token_count")
-    if value is not None and (number := as_int(value)) is not None:
-        known["cache_read_tokens"] = number
-    value = usage.get("thoughtsTokenCount")
-    if value is None:
-        value = usage.get("thoughts_token_count")
-    if value is not None and (number := as_int(value)) is not None:
-        known["reasoning_tokens"] = number
+_USAGE = (
+    ("promptTokenCount", "prompt_token_count", "input_tokens"),
+    ("candidatesTokenCount", "candidates_token_count", "output_tokens"),
+    ("cachedContentTokenCount", "cached_content_token_count", "cache_read_tokens"),
+    ("thoughtsTokenCount", "thoughts_token_count", "reasoning_tokens"),
+)
+
+
+def _read_usage(usage: dict[str, Any], known: dict[str, int]) -> bool:
+    """b.set_usage of a usageMetadata (camelCase, else snake_case keys). Returns False if a
+    count was a bool (equal to an int, but not taken as one): see `read_stream`."""
+    plain = True
+    for camel, snake, name in _USAGE:
+        value = usage.get(camel)
+        if value is None:
+            value = usage.get(snake)
+        if value is not None:
+            number = as_int(value)
+            if number is not None:
+                known[name] = number
+            elif isinstance(value, bool):
+                plain = False
+    return plain
 
 
 class GenerateContent(WireFormat):
@@ -150,12 +159,22 @@ class GenerateContent(WireFormat):
         }
 
     def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
+        # Each chunk repeats the usage so far: one equal to the last one read (with no bool
+        # count, which would compare equal to an int) would set the same fields again.
+        last: dict[str, Any] | None = None
         for _event, raw, ts in items:
             try:
                 chunk = _loads(raw)
             except JSONDecodeError:
                 chunk = load_data(raw)
-            read_chunk(chunk, ts, b)
+            if not isinstance(chunk, dict):
+                continue
+            _read_content(chunk, ts, b)
+            usage = chunk.get("usageMetadata")
+            if usage is None:
+                usage = chunk.get("usage_metadata")
+            if isinstance(usage, dict) and usage != last:
+                last = usage if _read_usage(usage, b.usage) else None
 
     def read_body(self, body: Any, b: CallBuilder) -> None:
         # streamGenerateContent without alt=sse answers with a JSON array of chunks.
