@@ -95,7 +95,12 @@ class Messages(WireFormat):
                     continue
                 dtype = delta.get("type")
                 if dtype == "text_delta":
-                    b.add_text(delta.get("text"), ts)
+                    text = delta.get("text")
+                    if isinstance(text, str) and text:  # b.add_text(text, ts), in line
+                        b.text.append(text)
+                        b.saw_content = True
+                        if ts is not None and b.first_content_ts is None:
+                            b.first_content_ts = ts
                 elif dtype == "thinking_delta":
                     b.add_thinking(delta.get("thinking"), ts)
                 elif dtype == "input_json_delta":

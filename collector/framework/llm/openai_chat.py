@@ -72,6 +72,7 @@ class ChatCompletions(WireFormat):
         }
 
     def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
+        texts = b.text
         for _event, raw, ts in items:
             try:
                 obj = _loads(raw)  # valid JSON: the same as loads() of the stripped text
@@ -100,7 +101,7 @@ class ChatCompletions(WireFormat):
                             # most chunks: b.add_text(delta["content"], ts), in line
                             text = delta["content"]
                             if isinstance(text, str) and text:
-                                b.text.append(text)
+                                texts.append(text)
                                 b.saw_content = True
                                 if ts is not None and b.first_content_ts is None:
                                     b.first_content_ts = ts
