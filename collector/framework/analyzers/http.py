@@ -129,37 +129,41 @@ class HttpAnalyzer(Analyzer):
         conns = r.connections
         clock = r.clock
         keep_tls = self.keep_tls
+        items: list[object] = []  # what the parsers give for one TLS event (usually nothing)
         for ev in events:
-            p = ev.payload
+            # TLS data, once per TLS call: written out here rather than in a method per event,
+            # the fields read from the models' __dict__ (pydantic's attribute access is slower).
+            fields = ev.__dict__
+            p = fields["payload"]
             if type(p) is not TlsData:
                 self._other(ev, out)
                 continue
-            # TLS data, once per TLS call: written out here rather than in a method per event.
             if keep_tls:
                 out.append(ev)
-            key = (ev.pid, p.conn)
+            tls = p.__dict__
+            key = (fields["pid"], tls["conn"])
             c = conns.get(key)
             if c is None:
                 c = r.get(key)
             else:  # r.get, in line
                 conns.move_to_end(key)
                 c.active = clock
-            c.tid = ev.tid
-            c.comm = ev.comm
-            c.last_ts = ts = ev.timestamp_ns
-            items: list[object] = []
-            data = p.data
+            c.tid = fields["tid"]
+            c.comm = fields["comm"]
+            c.last_ts = ts = fields["timestamp_ns"]
+            data = tls["data"]
             if data:
                 c.bytes += len(data)
                 sides = c.handler.sides  # type: ignore[attr-defined]  # an HttpStream (_new_stream)
                 if sides is not None:  # HTTP/1, synced: HttpStream.feed would go there
-                    sides[p.direction].feed(data, ts, items)
+                    sides[tls["direction"]].feed(data, ts, items)
                 else:
-                    c.handler.feed(p.direction, data, ts, items)
-            if p.truncated > 0:
-                c.handler.gap(p.direction, p.truncated, ts, items)
+                    c.handler.feed(tls["direction"], data, ts, items)
+            if tls["truncated"] > 0:
+                c.handler.gap(tls["direction"], tls["truncated"], ts, items)
             if items:
                 self._emit(c, items, out)
+                items = []
             if len(conns) > r.max_connections:
                 for old in r.overflow():
                     self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
