@@ -3,9 +3,9 @@
 Three tasks share the event loop: the consumer only feeds batches into `TuiState.apply_batch`
 (O(batch), no rendering), so the pipeline never waits for the screen; the frame timer builds the
 screen from the state at most `fps` times a second (fewer when drawing is slow or the process
-busy: `pacing.py`) and hands the changed lines to a worker thread (`screen.py`); the keyboard task reads
-keys from the terminal in cbreak mode. The terminal (termios, alternate screen, cursor) is restored on quit,
-on Ctrl-C, on a crash (try/finally) and at interpreter exit (atexit).
+busy: `pacing.py`) and hands the changed lines to a worker thread (`screen.py`); the keyboard
+task reads keys from the terminal in cbreak mode. The terminal (termios, alternate screen,
+cursor) is restored on quit, on Ctrl-C, on a crash (try/finally) and at interpreter exit (atexit).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from .ui import Ui
 
 # While the UI runs, the cyclic GC's youngest generation is collected every GC_GEN0_THRESHOLD
 # container allocations (the runners' own setting is 10,000). The UI keeps recent events alive,
-# so each young collection traverses them and the batch in flight: measured 57 -> 18 ms of
-# collections per 200,000 events (scripts/bench_tui.py). Cyclic garbage is still found within
-# 50,000 allocations; the previous setting is restored on exit.
+# so each young collection traverses them and the batch in flight: 57 -> 18 ms of collections
+# per 200,000 replayed events (state updates alone, full speed). Cyclic garbage is still found
+# within 50,000 allocations; the previous setting is restored on exit.
 GC_GEN0_THRESHOLD = 50_000
 log = logging.getLogger("collector.tui")
 
