@@ -1,10 +1,10 @@
 """`run_tui`: the consumer loop, the frame timer and the keyboard, around one runner.
 
 Three tasks share the event loop: the consumer only feeds batches into `TuiState.apply_batch`
-(O(batch), no rendering), so the pipeline never waits for the screen; the frame timer builds the
-screen from the state at most `fps` times a second (fewer when drawing is slow or the process
-busy: `pacing.py`) and hands the changed lines to a worker thread (`screen.py`); the keyboard
-task reads keys from the terminal in cbreak mode. The terminal (termios, alternate screen,
+(O(batch), no rendering); the frame timer builds the screen from the state at most `fps` times a
+second (fewer when drawing is slow or the process busy: `pacing.py`; the consumer waits at most
+for one frame's build, a few ms) and hands the changed lines to a worker thread (`screen.py`), so
+a slow terminal never holds the pipeline; the keyboard task reads keys in cbreak mode. The terminal (termios, alternate screen,
 cursor) is restored on quit, on Ctrl-C, on a crash (try/finally) and at interpreter exit (atexit).
 """
 
