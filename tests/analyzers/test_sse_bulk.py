@@ -18,7 +18,7 @@ from collector.framework.core.analyzer import AnalyzerChain
 from collector.framework.core.events import Event, HttpExchange, LlmCall, SseMessage
 from collector.framework.protocols.message import SseColumns
 from tests.fixtures.llm_server import ENCODERS, make_plan
-from tests.protocols.helpers import close, tls
+from tests.protocols.helpers import H2Pair, close, req_headers, tls
 
 REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "openai_chat": ("/v1/chat/completions", {"model": "gpt-4o", "stream": True,
@@ -203,3 +203,27 @@ def test_per_response_bounds() -> None:
         got, _ = consumed(events, sse=False, **kw)
         ref, _ = consumed(events, sse=True, **kw)
         assert got == ref and not got[0][3] and 0 < len(got[0][0]) < n
+
+
+@settings(max_examples=20, deadline=None)
+@given(api=st.sampled_from(sorted(REQUESTS)), style=st.sampled_from(["lf", "crlf", "cr", "comments"]),
+       piece=st.integers(min_value=1, max_value=500), streams=st.integers(min_value=1, max_value=3))
+def test_http2_streams(api: str, style: str, piece: int, streams: int) -> None:
+    """Concurrent event streams on one HTTP/2 connection, DATA frames of any size."""
+    p = H2Pair()
+    request, body = sse_body(api, "tool", style)
+    head, _, raw = request.partition(b"\r\n\r\n")
+    path = head.split(b" ")[1]
+    sids = [1 + 2 * k for k in range(streams)]
+    for sid in sids:
+        p.request(sid, req_headers(path, b"POST", extra=[(b"content-type", b"application/json")]), raw)
+        p.server.send_headers(sid, [(b":status", b"200"), (b"content-type", b"text/event-stream")])
+        p.flush()
+    for i in range(0, len(body), piece):  # the streams' DATA interleaved
+        for sid in sids:
+            p.data(sid, body[i : i + piece], end=i + piece >= len(body))
+    events = [tls(d, b, 1_000 + 10 * k) for k, (d, b) in enumerate(p.records)]
+    out = same_output(events)
+    calls = [e.payload for e in out if isinstance(e.payload, LlmCall)]
+    assert sorted(c.stream_id or 0 for c in calls) == sids
+    assert all(c.tool_calls and not c.partial and c.ttft_ns is not None for c in calls)
