@@ -607,3 +607,27 @@ def test_normal_exit_reaps_the_guardian(sniff):
     assert mine
     s.stop()
     assert not (mine & _guards()), "guardian still running after a clean exit"
+
+
+def test_nested_and_abandoned_calls(sniff, tmp_path):
+    """A library whose SSL_write calls SSL_write_ex (both probed): one event, the outer call. An
+    SSL_read left by longjmp (its return never seen): the next SSL_read is still captured."""
+    src = HERE / "fake_tls"
+    lib, drv = tmp_path / "libfakessl.so", tmp_path / "driver"
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", str(src / "fakessl.c"), "-o", str(lib)], check=True)
+    subprocess.run(["cc", "-O2", str(src / "driver.c"), "-o", str(drv), f"-L{tmp_path}", "-lfakessl",
+                    f"-Wl,-rpath,{tmp_path}"], check=True)
+    p = subprocess.Popen([str(drv)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        s = sniff("--no-system", "--lib", str(lib), "--pid", str(p.pid))
+        out, _ = p.communicate(b"go\n", timeout=30)
+        assert p.returncode == 0 and out == b"done\n"
+        time.sleep(0.2)
+        events = s.stop()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    data = data_events(events, p.pid)
+    got = [(e["func"], e["dir"], base64.b64decode(e["data"])) for e in data]
+    assert got == [("SSL_write", "write", b"nested-outer"), ("SSL_read", "read", b"r" * 7)], got
