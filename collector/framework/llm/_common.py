@@ -12,8 +12,9 @@ import gzip
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import orjson
 
 from ..core.events import Event, Header, HttpExchange, LlmCall, SseMessage, TokenUsage, ToolCall
@@ -119,6 +120,17 @@ def load_data(data: bytes | str) -> Any:
         if isinstance(data, bytes):
             return loads(data.decode("utf-8", "replace"))
         return None
+
+
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""An int the typed decoders take: orjson gives larger ones as floats, so they go its way."""
+
+TYPED_MAX = 2048
+"""Longest event data the typed decoders see: deeper nesting than orjson allows (1,024) needs more
+bytes, so whatever orjson rejects for depth never reaches them."""
+
+TYPED_FAIL = (msgspec.DecodeError, ValueError, RecursionError)
+"""What a typed decoder raises for data it does not take (invalid UTF-8: UnicodeDecodeError)."""
 
 
 def data_text(data: bytes | str) -> str:

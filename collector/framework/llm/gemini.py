@@ -12,13 +12,137 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 from orjson import JSONDecodeError
 from orjson import loads as _loads
 
 from ..core.events import HttpExchange
-from ._common import CallBuilder, SseTuple, WireFormat, as_int, error_of, load_data
+from ._common import (
+    TYPED_FAIL,
+    TYPED_MAX,
+    CallBuilder,
+    Int64,
+    SseTuple,
+    WireFormat,
+    as_int,
+    error_of,
+    load_data,
+)
 
 _PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
+
+
+# Typed decoding (msgspec) of the usual streamed chunk: only the camelCase fields read below are
+# decoded, the rest is skipped in C. A field of another type than declared makes the decoder
+# reject the chunk; one the typed path does not handle (Any: error, type, function calls, prompt
+# feedback, any snake_case spelling) is decoded but sends the chunk to the dict walk over
+# orjson's result (`_read_content`): both give what that walk gives. (An int beyond int64 is
+# rejected: orjson makes it a float.)
+
+
+class _Part(msgspec.Struct):
+    text: str | None = None
+    thought: bool | None = None
+    functionCall: Any = None
+    function_call: Any = None
+
+
+class _Content(msgspec.Struct):
+    parts: list[_Part] | None = None
+
+
+class _Candidate(msgspec.Struct):
+    index: Int64 = 0
+    content: _Content | None = None
+    finishReason: str | None = None
+    finish_reason: Any = None
+
+
+class _Usage(msgspec.Struct):
+    promptTokenCount: Int64 | None = None
+    candidatesTokenCount: Int64 | None = None
+    cachedContentTokenCount: Int64 | None = None
+    thoughtsTokenCount: Int64 | None = None
+    prompt_token_count: Any = None
+    candidates_token_count: Any = None
+    cached_content_token_count: Any = None
+    thoughts_token_count: Any = None
+
+
+class _Chunk(msgspec.Struct):
+    candidates: list[_Candidate] | None = None
+    usageMetadata: _Usage | None = None
+    modelVersion: str | None = None
+    responseId: str | None = None
+    usage_metadata: Any = None
+    model_version: Any = None
+    response_id: Any = None
+    promptFeedback: Any = None
+    prompt_feedback: Any = None
+    error: Any = None
+    type: Any = None
+
+
+_CHUNK = msgspec.json.Decoder(_Chunk)
+
+
+def _typed_chunk(chunk: _Chunk, ts: int | None, b: CallBuilder) -> bool:
+    """`_read_content` of a chunk the typed decoder took, or False (nothing done) if it holds
+    something only that handles (then its usage is left to the caller's dict path too)."""
+    if (
+        chunk.error is not None
+        or chunk.type is not None
+        or chunk.response_id is not None
+        or chunk.model_version is not None
+        or chunk.promptFeedback is not None
+        or chunk.prompt_feedback is not None
+    ):
+        return False
+    usage = chunk.usageMetadata
+    if usage is None:
+        if chunk.usage_metadata is not None:
+            return False
+    elif (
+        usage.prompt_token_count is not None
+        or usage.candidates_token_count is not None
+        or usage.cached_content_token_count is not None
+        or usage.thoughts_token_count is not None
+    ):
+        return False
+    candidate = None
+    if chunk.candidates:
+        for c in chunk.candidates:
+            if c.index == 0:
+                candidate = c
+                break
+    if candidate is not None:
+        if candidate.finish_reason is not None:
+            return False
+        content = candidate.content
+        parts = content.parts if content is not None else None
+        if parts:
+            for part in parts:
+                if part.functionCall is not None or part.function_call is not None:
+                    return False
+    if not (b.response_id and b.response_model):
+        b.set_ids(chunk.responseId, chunk.modelVersion)
+    if candidate is not None:
+        if parts:
+            for part in parts:
+                text = part.text
+                if text is not None:
+                    if part.thought:
+                        b.add_thinking(text, ts)
+                    elif text:
+                        b.text.append(text)
+                        b.saw_content = True
+                        if ts is not None and b.first_content_ts is None:
+                            b.first_content_ts = ts
+        reason = candidate.finishReason
+        if reason:
+            b.stop_reason = reason
+            b.finished = True
+    return True
 
 
 def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
@@ -160,9 +284,31 @@ class GenerateContent(WireFormat):
 
     def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         # Each chunk repeats the usage so far: one equal to the last one read (with no bool
-        # count, which would compare equal to an int) would set the same fields again.
-        last: dict[str, Any] | None = None
+        # count, which would compare equal to an int) would set the same fields again. `last`
+        # is that usage as read (a dict, or a typed _Usage: the two never compare equal).
+        last: Any = None
+        decode = _CHUNK.decode
         for _event, raw, ts in items:
+            if type(raw) is bytes and len(raw) < TYPED_MAX:
+                try:
+                    typed = decode(raw)
+                except TYPED_FAIL:
+                    pass
+                else:
+                    if _typed_chunk(typed, ts, b):
+                        usage = typed.usageMetadata
+                        if usage is not None and usage != last:
+                            known = b.usage
+                            if usage.promptTokenCount is not None:
+                                known["input_tokens"] = usage.promptTokenCount
+                            if usage.candidatesTokenCount is not None:
+                                known["output_tokens"] = usage.candidatesTokenCount
+                            if usage.cachedContentTokenCount is not None:
+                                known["cache_read_tokens"] = usage.cachedContentTokenCount
+                            if usage.thoughtsTokenCount is not None:
+                                known["reasoning_tokens"] = usage.thoughtsTokenCount
+                            last = usage
+                        continue
             try:
                 chunk = _loads(raw)
             except JSONDecodeError:

@@ -12,13 +12,120 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 from orjson import JSONDecodeError
 from orjson import loads as _loads
 
 from ..core.events import HttpExchange
-from ._common import CallBuilder, SseTuple, WireFormat, as_int, data_text, error_of, loads, text_of
+from ._common import (
+    TYPED_FAIL,
+    TYPED_MAX,
+    CallBuilder,
+    Int64,
+    SseTuple,
+    WireFormat,
+    as_int,
+    data_text,
+    error_of,
+    loads,
+    text_of,
+)
 
 _AZURE_DEPLOYMENT = re.compile(r"/deployments/([^/]+)/chat/completions$")
+
+
+# Typed decoding of the usual chunk (msgspec): only the fields read below are decoded, the rest
+# is skipped in C. A field of another type than declared makes the decoder reject the chunk, and
+# one that the typed path does not handle (Any: error, type, usage, function_call) is decoded but
+# sends the chunk to `_read_event`, the dict walk over orjson's result: both give what that walk
+# gives. (An int beyond int64 is rejected: orjson makes it a float.)
+
+
+class _Function(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class _ToolCall(msgspec.Struct):
+    index: Int64 = 0
+    id: str | None = None
+    function: _Function | None = None
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+    function_call: Any = None
+
+
+class _Choice(msgspec.Struct):
+    index: Int64 = 0
+    delta: _Delta | None = None
+    finish_reason: str | None = None
+
+
+class _Chunk(msgspec.Struct):
+    id: str | None = None
+    model: str | None = None
+    choices: list[_Choice] | None = None
+    usage: Any = None
+    error: Any = None
+    type: Any = None
+
+
+_CHUNK = msgspec.json.Decoder(_Chunk)
+
+
+def _typed_chunk(chunk: _Chunk, ts: int | None, b: CallBuilder) -> bool:
+    """`_read_event` of a chunk the typed decoder took, or False (nothing done) if it holds
+    something only that handles. Same order and checks as there."""
+    if chunk.error is not None or chunk.type is not None or chunk.usage:
+        return False
+    choices = chunk.choices
+    if choices:
+        for choice in choices:
+            delta = choice.delta
+            if delta is not None and delta.function_call is not None:
+                return False
+    if not (b.response_id and b.response_model):
+        b.set_ids(chunk.id, chunk.model)
+    if choices:
+        for choice in choices:
+            if choice.index != 0:
+                continue
+            delta = choice.delta
+            if delta is not None:
+                text = delta.content
+                if text:  # b.add_text(text, ts), in line
+                    b.text.append(text)
+                    b.saw_content = True
+                    if ts is not None and b.first_content_ts is None:
+                        b.first_content_ts = ts
+                if delta.refusal is not None:
+                    b.add_text(delta.refusal, ts)
+                if delta.reasoning_content is not None:
+                    b.add_thinking(delta.reasoning_content, ts)
+                if delta.reasoning is not None:
+                    b.add_thinking(delta.reasoning, ts)
+                calls = delta.tool_calls
+                if calls:
+                    for call in calls:
+                        acc = b.tool(call.index)
+                        if call.id:
+                            acc.id = call.id
+                        fn = call.function
+                        if fn is not None:
+                            if fn.name and not acc.name:
+                                acc.name = fn.name
+                            if fn.arguments:
+                                acc.parts.append(fn.arguments)
+                        b.content(ts)
+            if choice.finish_reason:
+                b.stop_reason = choice.finish_reason
+    return True
 
 
 def read_usage(usage: Any, b: CallBuilder) -> None:
@@ -72,47 +179,60 @@ class ChatCompletions(WireFormat):
         }
 
     def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
-        texts = b.text
+        decode = _CHUNK.decode
         for _event, raw, ts in items:
-            try:
-                obj = _loads(raw)  # valid JSON: the same as loads() of the stripped text
-            except JSONDecodeError:
-                data = data_text(raw).strip()
-                if data == "[DONE]":
-                    b.finished = True
-                    continue
-                if not data:
-                    continue
-                obj = loads(data)
-            if not isinstance(obj, dict):
-                continue
-            if "error" in obj or obj.get("type") == "error":  # else error_of finds nothing
-                b.set_error(error_of(obj))
-            if not (b.response_id and b.response_model):  # set_ids keeps the first ones
-                b.set_ids(obj.get("id"), obj.get("model"))
-            choices = obj.get("choices")
-            if choices:
-                for choice in choices:
-                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+            if type(raw) is bytes and len(raw) < TYPED_MAX:
+                try:
+                    chunk = decode(raw)
+                except TYPED_FAIL:
+                    pass
+                else:
+                    if _typed_chunk(chunk, ts, b):
                         continue
-                    delta = choice.get("delta")
-                    if delta and isinstance(delta, dict):
-                        if len(delta) == 1 and "content" in delta:
-                            # most chunks: b.add_text(delta["content"], ts), in line
-                            text = delta["content"]
-                            if isinstance(text, str) and text:
-                                texts.append(text)
-                                b.saw_content = True
-                                if ts is not None and b.first_content_ts is None:
-                                    b.first_content_ts = ts
-                        else:
-                            self._delta(delta, ts, b)
-                    reason = choice.get("finish_reason")
-                    if reason:
-                        b.stop_reason = str(reason)
-            usage = obj.get("usage")
-            if usage:
-                read_usage(usage, b)
+            self._read_event(raw, ts, b)
+
+    def _read_event(self, raw: bytes | str, ts: int | None, b: CallBuilder) -> None:
+        """One event the typed decoder did not take (or took but left to this), from its JSON."""
+        texts = b.text
+        try:
+            obj = _loads(raw)  # valid JSON: the same as loads() of the stripped text
+        except JSONDecodeError:
+            data = data_text(raw).strip()
+            if data == "[DONE]":
+                b.finished = True
+                return
+            if not data:
+                return
+            obj = loads(data)
+        if not isinstance(obj, dict):
+            return
+        if "error" in obj or obj.get("type") == "error":  # else error_of finds nothing
+            b.set_error(error_of(obj))
+        if not (b.response_id and b.response_model):  # set_ids keeps the first ones
+            b.set_ids(obj.get("id"), obj.get("model"))
+        choices = obj.get("choices")
+        if choices:
+            for choice in choices:
+                if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                    continue
+                delta = choice.get("delta")
+                if delta and isinstance(delta, dict):
+                    if len(delta) == 1 and "content" in delta:
+                        # most chunks: b.add_text(delta["content"], ts), in line
+                        text = delta["content"]
+                        if isinstance(text, str) and text:
+                            texts.append(text)
+                            b.saw_content = True
+                            if ts is not None and b.first_content_ts is None:
+                                b.first_content_ts = ts
+                    else:
+                        self._delta(delta, ts, b)
+                reason = choice.get("finish_reason")
+                if reason:
+                    b.stop_reason = str(reason)
+        usage = obj.get("usage")
+        if usage:
+            read_usage(usage, b)
 
     def _delta(self, delta: dict[str, Any], ts: int | None, b: CallBuilder) -> None:
         value = delta.get("content")
