@@ -158,3 +158,15 @@ def test_deep_data_is_not_decoded_typed(monkeypatch) -> None:
     deep = b'{"x":' + b"[" * 1100 + b"]" * 1100 + b',"choices":[{"delta":{"content":"d"}}]}'
     assert _read(openai_chat, [deep], "message") == _untyped(openai_chat, [deep], "message", monkeypatch)
     assert _read(openai_chat, [deep], "message")["text"] == []  # orjson rejects the depth
+
+
+def test_known_difference_number_beyond_double_range_in_an_unused_field(monkeypatch) -> None:
+    """The one known difference: orjson rejects a number that overflows a double (valid JSON)
+    anywhere in the data, so the dict walk drops the event; the typed decoder skips fields it
+    does not read without converting them, so the event is read. In a field it does read, the
+    number is rejected (not an int64) and the event is dropped as before."""
+    unused = b'{"x":1e999,"choices":[{"delta":{"content":"over"}}]}'
+    assert _read(openai_chat, [unused], "message")["text"] == ["over"]
+    assert _untyped(openai_chat, [unused], "message", monkeypatch)["text"] == []
+    used = b'{"choices":[{"index":1e999,"delta":{"content":"over"}}]}'
+    assert _read(openai_chat, [used], "message") == _untyped(openai_chat, [used], "message", monkeypatch)

@@ -132,6 +132,13 @@ bytes, so whatever orjson rejects for depth never reaches them."""
 TYPED_FAIL = (msgspec.DecodeError, ValueError, RecursionError)
 """What a typed decoder raises for data it does not take (invalid UTF-8: UnicodeDecodeError)."""
 
+# The typed decoders (msgspec Structs in openai_chat, anthropic, gemini) read the usual streamed
+# events; whatever they reject or do not handle goes to the dict walk over orjson's result, so
+# both give the same. Known difference: a number beyond the range of a double (`1e999`, valid
+# JSON) in a field the reader does not use. orjson rejects the whole data, so the dict walk drops
+# the event; the typed decoder skips the field unconverted and reads the event. (Invalid UTF-8 in
+# an unused field gives the same either way: the dict walk reads the data decoded with "replace".)
+
 
 def data_text(data: bytes | str) -> str:
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
