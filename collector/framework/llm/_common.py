@@ -279,25 +279,21 @@ class CallBuilder:
         self.error = ""
         self.error_type = ""
         self.first_content_ts: int | None = None  # the `when` of the first content (SseTuple)
-        self.saw_content = False
         self.finished = False  # the stream reached its protocol end (message_stop, [DONE], ...)
 
     def content(self, ts: int | None) -> None:
-        self.saw_content = True
         if ts is not None and self.first_content_ts is None:
             self.first_content_ts = ts
 
     def add_text(self, s: Any, ts: int | None = None) -> None:
         if isinstance(s, str) and s:
             self.text.append(s)
-            self.saw_content = True  # content(ts), inline: once per streamed delta
             if ts is not None and self.first_content_ts is None:
                 self.first_content_ts = ts
 
     def add_thinking(self, s: Any, ts: int | None = None) -> None:
         if isinstance(s, str) and s:
             self.thinking.append(s)
-            self.saw_content = True
             if ts is not None and self.first_content_ts is None:
                 self.first_content_ts = ts
 

@@ -65,7 +65,6 @@ def _typed_delta(obj: _Event, ts: int | None, b: CallBuilder) -> None:
         text = delta.text if delta is not None else None
         if text:  # b.add_text(text, ts), in line
             b.text.append(text)
-            b.saw_content = True
             if ts is not None and b.first_content_ts is None:
                 b.first_content_ts = ts
     elif dtype == "thinking_delta":
@@ -157,7 +156,6 @@ class Messages(WireFormat):
                     text = delta.get("text")
                     if isinstance(text, str) and text:  # b.add_text(text, ts), in line
                         b.text.append(text)
-                        b.saw_content = True
                         if ts is not None and b.first_content_ts is None:
                             b.first_content_ts = ts
                 elif dtype == "thinking_delta":

@@ -135,7 +135,6 @@ def _typed_chunk(chunk: _Chunk, ts: int | None, b: CallBuilder) -> bool:
                         b.add_thinking(text, ts)
                     elif text:
                         b.text.append(text)
-                        b.saw_content = True
                         if ts is not None and b.first_content_ts is None:
                             b.first_content_ts = ts
         reason = candidate.finishReason
@@ -189,7 +188,6 @@ def _read_content(chunk: dict[str, Any], ts: int | None, b: CallBuilder) -> None
                         b.add_thinking(text, ts)
                     elif text:
                         b.text.append(text)
-                        b.saw_content = True
                         if ts is not None and b.first_content_ts is None:
                             b.first_content_ts = ts
                 call = part.get("functionCall")

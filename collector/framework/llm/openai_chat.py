@@ -101,7 +101,6 @@ def _typed_chunk(chunk: _Chunk, ts: int | None, b: CallBuilder) -> bool:
                 text = delta.content
                 if text:  # b.add_text(text, ts), in line
                     b.text.append(text)
-                    b.saw_content = True
                     if ts is not None and b.first_content_ts is None:
                         b.first_content_ts = ts
                 if delta.refusal is not None:
@@ -222,7 +221,6 @@ class ChatCompletions(WireFormat):
                         text = delta["content"]
                         if isinstance(text, str) and text:
                             texts.append(text)
-                            b.saw_content = True
                             if ts is not None and b.first_content_ts is None:
                                 b.first_content_ts = ts
                     else:

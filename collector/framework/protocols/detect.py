@@ -15,7 +15,7 @@ into the chosen parser with their original timestamps.
 
 from __future__ import annotations
 
-from .http1 import START_RE, Http1Connection, _Side
+from .http1 import START_RE, Http1Connection, Http1Side
 from .http2 import PREFACE, Http2Connection, looks_like_frames
 from .message import BodyOptions
 
@@ -30,7 +30,7 @@ class HttpStream:
         self.impl: Http1Connection | Http2Connection | None = None
         # Once HTTP/1 is found and synced (it stays so): its sides by direction, which a caller
         # may feed directly, as `feed` would.
-        self.sides: dict[str, _Side] | None = None
+        self.sides: dict[str, Http1Side] | None = None
         self._held: list[tuple[str, bytes, int]] = []
         self._held_len = 0
 

@@ -60,7 +60,7 @@ def _head_end(buf: bytes, start: int) -> int:
     return b + 2
 
 
-class _Side:
+class Http1Side:
     """One direction of the connection, and the httptools protocol object for it."""
 
     def __init__(self, conn: Http1Connection, direction: str) -> None:
@@ -354,7 +354,7 @@ class Http1Connection:
 
     def __init__(self, opts: BodyOptions | None = None) -> None:
         self.opts = opts or BodyOptions()
-        self.sides: dict[str, _Side] = {"write": _Side(self, "write"), "read": _Side(self, "read")}
+        self.sides: dict[str, Http1Side] = {"write": Http1Side(self, "write"), "read": Http1Side(self, "read")}
         self.pending: deque[HttpMessage] = deque()
         self.upgraded = False
         self.synced = False
@@ -369,7 +369,7 @@ class Http1Connection:
                 return True
         return False
 
-    def _set_role(self, side: _Side, role: str) -> None:
+    def _set_role(self, side: Http1Side, role: str) -> None:
         self.synced = True  # a message start has been found in one direction
         side.role = role
         other = self.sides["read" if side.direction == "write" else "write"]
