@@ -93,7 +93,7 @@ def _state(b: CallBuilder) -> dict[str, Any]:
     return {
         "text": b.text, "thinking": b.thinking, "stop": b.stop_reason, "usage": b.usage,
         "ids": (b.response_id, b.response_model), "error": (b.error, b.error_type),
-        "first": b.first_content_ts, "saw": b.saw_content, "finished": b.finished,
+        "first": b.first_content_ts, "finished": b.finished,
         "tools": {k: (t.id, t.name, t.parts, t.fallback) for k, t in b.tools.items()},
     }
 
