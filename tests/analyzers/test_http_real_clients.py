@@ -211,6 +211,7 @@ async def test_curl(tls_server: tuple[int, str], version: str) -> None:
     assert [(m.event, m.data) for m in sse] == [("delta", '{"t":"Hel"}'), ("delta", '{"t":"lo"}'), ("message", "[DONE]")]
     assert all(m.conn == ex[1].conn and m.stream_id == ex[1].stream_id for m in sse)
     assert ex[0].request_start_ns <= ex[0].response_first_byte_ns <= ex[0].end_ns
+    assert all(e.peer is None for e in ex)  # curl's own BIO: no socket fd, so no peer address
 
 
 HTTPX_CLIENT = r"""
@@ -236,3 +237,5 @@ async def test_httpx(tls_server: tuple[int, str], http2: bool) -> None:
     assert ex[1].request_body == b"x" * 70000 and ex[1].response_body == b"echo:" + b"x" * 100
     assert ex[0].protocol == ("HTTP/2" if http2 else "HTTP/1.1")
     assert len(_sse(events)) == 3
+    # Python's ssl gives OpenSSL the socket fd: the tool reads the server's address from it
+    assert {e.peer for e in ex} == {f"127.0.0.1:{port}"}

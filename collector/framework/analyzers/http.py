@@ -151,6 +151,8 @@ class HttpAnalyzer(Analyzer):
             c.tid = fields["tid"]
             c.comm = fields["comm"]
             c.last_ts = ts = fields["timestamp_ns"]
+            if c.peer is None:
+                c.peer = tls["peer"]
             data = tls["data"]
             if data:
                 c.bytes += len(data)
@@ -214,7 +216,7 @@ class HttpAnalyzer(Analyzer):
         conn = c.key[1]
         for item in items:
             if type(item) is Exchange:
-                exchange = exchange_payload(item, conn)
+                exchange = exchange_payload(item, conn, c.peer)
                 payload: HttpExchange | SseMessage = exchange
                 ts = item.end_ns
                 self.exchanges += 1
@@ -242,7 +244,7 @@ def _body(msg: HttpMessage | None) -> tuple[bytes, int, str, bool]:
     return b.value(), b.size, b.hexdigest(), b.truncated
 
 
-def exchange_payload(ex: Exchange, conn: int) -> HttpExchange:
+def exchange_payload(ex: Exchange, conn: int, peer: str | None = None) -> HttpExchange:
     """An `Exchange` from the parsers -> the `HttpExchange` event payload."""
     req, resp = ex.request, ex.response
     method = path = query = host = ""
@@ -264,6 +266,7 @@ def exchange_payload(ex: Exchange, conn: int) -> HttpExchange:
     resp_body, resp_size, resp_sha, resp_trunc = _body(resp)
     return HttpExchange(
         conn=conn,
+        peer=peer,
         protocol=ex.protocol,
         stream_id=ex.stream_id,
         method=method,

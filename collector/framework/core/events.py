@@ -139,6 +139,7 @@ class HttpExchange(_Model):
 
     kind: Literal["http_exchange"] = "http_exchange"
     conn: int = 0
+    peer: str | None = None  # "ip:port" of the server (or client), when the socket is known
     protocol: str = "HTTP/1.1"
     stream_id: int | None = None
     method: str = ""

@@ -180,6 +180,13 @@ _attrs(
         "error": ("str", "error", "why the exchange is incomplete"),
     },
 )
+_add(
+    "http.peer",
+    "str",
+    _HTTP,
+    _payload_fn(_HTTP, lambda p: p.peer or ""),
+    'remote "ip:port" when the socket is known, else ""',
+)
 _attrs(
     "http.request",
     _HTTP,

@@ -44,7 +44,7 @@ class StreamHandler(Protocol):
 class Connection:
     """One tracked connection: its handler and what the analyzer needs to label derived events."""
 
-    __slots__ = ("active", "bytes", "comm", "handler", "key", "last_ts", "pid", "tid")
+    __slots__ = ("active", "bytes", "comm", "handler", "key", "last_ts", "peer", "pid", "tid")
 
     def __init__(self, key: ConnKey, handler: StreamHandler) -> None:
         self.key = key
@@ -52,6 +52,7 @@ class Connection:
         self.pid = key[0]
         self.tid: int | None = None
         self.comm = ""
+        self.peer: str | None = None  # "ip:port" of the socket, once the tool reports it
         self.last_ts = 0
         self.active = 0
         self.bytes = 0
