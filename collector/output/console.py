@@ -69,8 +69,9 @@ def summarize(event: Event) -> str:
     if isinstance(p, HttpExchange):
         status = p.status if p.status is not None else "---"
         flags = "".join([" partial" if p.partial else "", "" if p.complete else " incomplete"])
+        peer = f" ({escape_text(p.peer, 60)})" if p.peer else ""
         return (
-            f"HTTP  {escape_text(p.method)} {escape_text(p.url, 200)} -> {status} "
+            f"HTTP  {escape_text(p.method)} {escape_text(p.url, 200)}{peer} -> {status} "
             f"req={p.request_body_size} B resp={p.response_body_size} B "
             f"{_ms(p.end_ns - p.request_start_ns if p.end_ns else None)}{flags}"
         )

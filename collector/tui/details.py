@@ -197,6 +197,7 @@ def http_detail(ev: Event) -> Detail:
     field(out, "time", fmt_time(p.request_start_ns or ev.timestamp_ns))
     field(out, "process", f"{ev.pid} {ev.comm}")
     field(out, "url", p.url)
+    field(out, "peer", p.peer)
     field(out, "protocol", p.protocol)
     field(out, "status", f"{p.status} {p.reason}" if p.status is not None else "(no response)")
     if p.end_ns and p.request_start_ns:
