@@ -85,27 +85,8 @@ class SslToolDecoder(ToolDecoderBase):
                 pid = d["pid"]
                 tid: Any = d.get("tid", pid)
                 if self._pending.get(tid) is None and d.get("last", True) and d.get("seq", 0) == 0:
-                    # A whole call on a thread with no chunked call in progress (the usual case):
-                    # _chunk's single-call path, inlined.
-                    payload = {
-                        "kind": "tls_data",
-                        "direction": d["dir"],
-                        "conn": d["conn"],
-                        "data": data,
-                        "length": d.get("len", len(data)),
-                        "truncated": d.get("truncated", 0),
-                        "fd": d.get("fd", -1),
-                        "peer": d.get("peer"),
-                        "uid": d.get("uid", 0),
-                        "func": d.get("func", ""),
-                        "latency_ns": d.get("latency_ns", 0),
-                        "call_id": d.get("call_id", 0),
-                    }
-                    out.append(
-                        _validate(
-                            {"timestamp_ns": ts, "source": self.source, "pid": pid, "tid": d.get("tid"), "comm": d.get("comm", ""), "payload": payload}
-                        )
-                    )
+                    # a whole call on a thread with no chunked call in progress: the usual case
+                    out.append(self._single(d, ts, data))
                 else:
                     self._chunk(d, ts, out, data)
             elif kind == "SSL_HANDSHAKE":
