@@ -221,22 +221,21 @@ static unsigned long long now_boot_ns(void)
 	return rt_boot_ns();
 }
 
-/* "key":value pieces without printf: the data path writes one line per TLS call */
-#define OUT_LIT(s) out_raw(&O, s, sizeof(s) - 1)
-
+/* no printf on the data path (one line per TLS call): out_key + out_u64 */
 static void common_out(const char *type, const struct ev_common *c)
 {
-	OUT_LIT("{\"type\":\"");
+	out_raw(&O, "{\"type\":\"", 9);
 	out_str(&O, type);
-	OUT_LIT("\",\"ts_ns\":");
+	out_char(&O, '"');
+	out_key(&O, "ts_ns", false);
 	out_u64(&O, c->ts_ns);
-	OUT_LIT(",\"pid\":");
+	out_key(&O, "pid", false);
 	out_u64(&O, c->pid);
-	OUT_LIT(",\"tid\":");
+	out_key(&O, "tid", false);
 	out_u64(&O, c->tid);
-	OUT_LIT(",\"uid\":");
+	out_key(&O, "uid", false);
 	out_u64(&O, c->uid);
-	OUT_LIT(",\"comm\":");
+	out_key(&O, "comm", false);
 	json_str(c->comm, sizeof(c->comm));
 }
 
@@ -991,29 +990,29 @@ static int handle_data(void *ctx, void *data, size_t size)
 			call_id = ++call_seq;
 		}
 		common_out("SSL_DATA", c);
-		if (e->dir == DIR_WRITE)
-			OUT_LIT(",\"dir\":\"write\",\"func\":\"");
-		else
-			OUT_LIT(",\"dir\":\"read\",\"func\":\"");
+		out_key(&O, "dir", false);
+		out_str(&O, e->dir == DIR_WRITE ? "\"write\"" : "\"read\"");
+		out_key(&O, "func", false);
+		out_char(&O, '"');
 		out_str(&O, func_name(e->func));
-		OUT_LIT("\",\"conn\":");
+		out_char(&O, '"');
+		out_key(&O, "conn", false);
 		out_u64(&O, e->conn);
-		OUT_LIT(",\"fd\":");
+		out_key(&O, "fd", false);
 		out_i64(&O, e->fd);
-		OUT_LIT(",\"call_id\":");
+		out_key(&O, "call_id", false);
 		out_u64(&O, call_id);
-		OUT_LIT(",\"latency_ns\":");
+		out_key(&O, "latency_ns", false);
 		out_u64(&O, e->latency_ns);
-		OUT_LIT(",\"len\":");
+		out_key(&O, "len", false);
 		out_u64(&O, e->len);
-		OUT_LIT(",\"seq\":");
+		out_key(&O, "seq", false);
 		out_u64(&O, e->seq);
-		OUT_LIT(",\"offset\":");
+		out_key(&O, "offset", false);
 		out_u64(&O, e->offset);
-		if (e->last)
-			OUT_LIT(",\"last\":true,\"truncated\":");
-		else
-			OUT_LIT(",\"last\":false,\"truncated\":");
+		out_key(&O, "last", false);
+		out_bool(&O, e->last);
+		out_key(&O, "truncated", false);
 		out_u64(&O, e->truncated);
 		out_char(&O, ',');
 		if (e->peer.family)
