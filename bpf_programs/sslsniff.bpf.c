@@ -340,6 +340,16 @@ static __always_inline void chunk_header(struct data_event *ev, const struct loo
 	ev->read_err = 0;
 }
 
+/* Copies a chunk's bytes from the process; a failure is flagged on the chunk and counted. */
+static __always_inline void read_chunk(struct data_event *ev, void *dst, __u64 n, __u64 src,
+				       struct sslsniff_stats *st)
+{
+	if (bpf_probe_read_user(dst, n, (void *)src)) {
+		ev->read_err = 1;
+		__sync_fetch_and_add(&st->read_errors, 1);
+	}
+}
+
 static __always_inline void count_lost(struct sslsniff_stats *st, __u64 n)
 {
 	st->lost++;
@@ -364,10 +374,7 @@ static long emit_chunk(__u32 i, struct loop_ctx *lc)
 			return 0;
 		}
 		chunk_header(&r->ev, lc, i, off, SSLSNIFF_CHUNK);
-		if (bpf_probe_read_user(r->data, SSLSNIFF_CHUNK, (void *)(lc->buf + off))) {
-			r->ev.read_err = 1;
-			__sync_fetch_and_add(&st->read_errors, 1);
-		}
+		read_chunk(&r->ev, r->data, SSLSNIFF_CHUNK, lc->buf + off, st);
 		bpf_ringbuf_submit(r, data_wakeup_flags());
 		return 0;
 	}
@@ -379,12 +386,8 @@ static long emit_chunk(__u32 i, struct loop_ctx *lc)
 	/* make the bound visible to the verifier on the very register used */
 	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(SSLSNIFF_SCRATCH_MASK));
 	chunk_header(&s->ev, lc, i, off, n);
-	if (n > 0) {
-		if (bpf_probe_read_user(s->data, n, (void *)(lc->buf + off))) {
-			s->ev.read_err = 1;
-			__sync_fetch_and_add(&st->read_errors, 1);
-		}
-	}
+	if (n > 0)
+		read_chunk(&s->ev, s->data, n, lc->buf + off, st);
 	if (bpf_ringbuf_output(&rb, s, sizeof(s->ev) + n, data_wakeup_flags()))
 		count_lost(st, n);
 	return 0;
