@@ -41,6 +41,17 @@ def _text(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
 
+def _field(line: bytes) -> tuple[bytes, bytes]:
+    """A field line -> (name, value): split at the first colon, one leading space dropped."""
+    colon = line.find(b":")
+    if colon < 0:
+        return line, b""
+    value = line[colon + 1 :]
+    if value[:1] == b" ":
+        value = value[1:]
+    return line[:colon], value
+
+
 class SseParser:
     def __init__(self, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
         self.max_event_size = max_event_size
@@ -167,14 +178,7 @@ class SseParser:
                 continue
             if line[0] == 0x3A:  # ':' comment
                 continue
-            colon = line.find(b":")
-            if colon < 0:
-                name, value = line, b""
-            else:
-                name = line[:colon]
-                value = line[colon + 1 :]
-                if value[:1] == b" ":
-                    value = value[1:]
+            name, value = _field(line)
             if name == b"data":
                 self._add_data(value)
             elif name == b"event":
@@ -419,14 +423,7 @@ def _block(block: bytes, nl: bytes) -> tuple[bytes, bytes] | None:
     for line in block.split(nl):
         if not line or line[0] == 0x3A:  # only leading blank lines here; ':' comment
             continue
-        colon = line.find(b":")
-        if colon < 0:
-            name, value = line, b""
-        else:
-            name = line[:colon]
-            value = line[colon + 1 :]
-            if value[:1] == b" ":
-                value = value[1:]
+        name, value = _field(line)
         if name == b"data":
             data.append(value)
         elif name == b"event":
