@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from orjson import JSONDecodeError
-from orjson import loads as _loads
 
 from ..core.events import HttpExchange
 from ._common import (
@@ -140,10 +138,7 @@ class Messages(WireFormat):
                     if (typed.type or event) == "content_block_delta":
                         _typed_delta(typed, ts, b)
                         continue
-            try:
-                obj = _loads(raw)
-            except JSONDecodeError:
-                obj = load_data(raw)
+            obj = load_data(raw)
             if not isinstance(obj, dict):
                 continue
             etype = obj.get("type") or event

@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from orjson import JSONDecodeError
-from orjson import loads as _loads
 
 from ..core.events import HttpExchange
 from ._common import (
@@ -307,10 +305,7 @@ class GenerateContent(WireFormat):
                                 known["reasoning_tokens"] = usage.thoughtsTokenCount
                             last = usage
                         continue
-            try:
-                chunk = _loads(raw)
-            except JSONDecodeError:
-                chunk = load_data(raw)
+            chunk = load_data(raw)
             if not isinstance(chunk, dict):
                 continue
             _read_content(chunk, ts, b)
