@@ -34,13 +34,27 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def process_exists(pid: int) -> bool:
+def proc_state(pid: int) -> str | None:
+    """The state letter of /proc/PID/stat (R, S, T, Z, ...), None if there is no such process."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
+            return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
-        return False
-    return state != "X"
+        return None
+
+
+def process_exists(pid: int) -> bool:
+    state = proc_state(pid)
+    return state is not None and state != "X"
+
+
+SSLSNIFF = ROOT / "bpf_programs" / "build" / "sslsniff"
+# pytestmark of the tests that run the real sslsniff
+needs_sslsniff = [
+    pytest.mark.bpf,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+    pytest.mark.skipif(not SSLSNIFF.exists(), reason="sslsniff not built"),
+]
 
 
 @pytest.fixture

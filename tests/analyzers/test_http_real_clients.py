@@ -24,15 +24,11 @@ import trustme
 
 from collector.framework.analyzers.http import HttpAnalyzer
 from collector.framework.core.events import Event, HttpExchange, SseMessage, ToolStatus
+from tests.conftest import needs_sslsniff
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "bpf_programs" / "build" / "sslsniff"
 
-pytestmark = [
-    pytest.mark.bpf,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(not TOOL.exists(), reason="sslsniff not built"),
-]
+pytestmark = needs_sslsniff
 
 JSON_BODY = json.dumps({"data": [{"id": f"model-{i}"} for i in range(200)]}).encode()
 SSE_EVENTS = [b"event: delta\ndata: {\"t\":\"Hel\"}\n\n", b"event: delta\ndata: {\"t\":\"lo\"}\n\n", b"data: [DONE]\n\n"]

@@ -26,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import tls_helpers as th  # noqa: E402
 
+from tests.conftest import proc_state  # noqa: E402
+
 ROOT = HERE.parents[1]
 TOOL = ROOT / "bpf_programs" / "build" / "sslsniff"
 
@@ -550,13 +552,6 @@ def test_comm_and_uid_filters(sniff, server, certs):
     assert not data_events(s.stop())
 
 
-def _proc_state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return "gone"
-
-
 def _guards() -> set[int]:
     found = set()
     for d in Path("/proc").iterdir():
@@ -583,8 +578,8 @@ def test_kill_9_of_the_tool_leaves_no_process_stopped(sniff, tmp_path):
         shell.stdin.write(b"go\n")
         shell.stdin.close()
         deadline = time.time() + 10
-        while _proc_state(shell.pid) != "T":
-            assert time.time() < deadline, f"exec was not stopped: state {_proc_state(shell.pid)}"
+        while proc_state(shell.pid) != "T":
+            assert time.time() < deadline, f"exec was not stopped: state {proc_state(shell.pid)}"
             time.sleep(0.02)
         s.proc.kill()
         s.proc.wait(10)

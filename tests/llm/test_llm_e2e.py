@@ -5,30 +5,24 @@ that match, field by field, what the server recorded."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import anyio
-import pytest
 
 from collector.framework.analyzers.http import HttpAnalyzer
 from collector.framework.analyzers.llm import LlmAnalyzer
 from collector.framework.core.events import Event, HttpExchange, LlmCall, ToolStatus
 from collector.framework.runners.ssl import SslRunner
+from tests.conftest import needs_sslsniff
 from tests.fixtures.llm_server import LlmServer
 
 from .helpers import assert_call_matches
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "bpf_programs" / "build" / "sslsniff"
 
-pytestmark = [
-    pytest.mark.bpf,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(not TOOL.exists(), reason="sslsniff not built"),
-]
+pytestmark = needs_sslsniff
 
 SEQUENTIAL = [
     ("text", False), ("text", True), ("tool", False), ("tool", True), ("thinking", True),

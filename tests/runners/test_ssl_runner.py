@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 import subprocess
@@ -15,15 +14,9 @@ import anyio
 import pytest
 
 from collector import Event, SslRunner, TlsData, ToolStatus
+from tests.conftest import needs_sslsniff
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "bpf_programs" / "build" / "sslsniff"
-
-pytestmark = [
-    pytest.mark.bpf,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(not TOOL.exists(), reason="sslsniff not built"),
-]
+pytestmark = needs_sslsniff
 
 PAYLOAD = (bytes(range(256)) + "€ü漢".encode() + b"\x00\xff\xfe\xc3\x28") * (5 * 1024 * 1024 // 271)
 
