@@ -17,7 +17,7 @@ from typing import IO, Any
 import anyio
 
 from ..framework.core.events import Event
-from ..framework.runners.base import Runner
+from ..framework.runners.base import Runner, closing_batches
 from ..output.console import format_event
 from ..output.escape import safe_json_line
 from ..output.summary import format_summary
@@ -43,17 +43,11 @@ class Session:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._watch_signals, tg.cancel_scope)
             try:
-                async with self.runner:
-                    batches = self.runner.batches()
-                    try:
-                        # After a signal, stop() has asked the tools to finish: keep reading
-                        # their last events and summaries until the stream ends.
-                        async for batch in batches:
-                            self._emit(batch)
-                    finally:
-                        aclose = getattr(batches, "aclose", None)
-                        if aclose is not None:
-                            await aclose()
+                async with self.runner, closing_batches(self.runner) as batches:
+                    # After a signal, stop() has asked the tools to finish: keep reading
+                    # their last events and summaries until the stream ends.
+                    async for batch in batches:
+                        self._emit(batch)
             finally:
                 tg.cancel_scope.cancel()
 

@@ -25,7 +25,7 @@ from typing import Any
 import anyio
 from rich.console import Console
 
-from ..framework.runners.base import Runner
+from ..framework.runners.base import Runner, closing_batches
 from .keys import TerminalMode, is_tty, parse_keys
 from .pacing import FramePacer
 from .render import Frame, render
@@ -175,14 +175,9 @@ async def run_tui(
             async with contextlib.AsyncExitStack() as stack:
                 if not getattr(runner, "_started", False):  # the caller may have entered it
                     await stack.enter_async_context(runner)
-                batches = runner.batches()
-                try:
-                    async for batch in batches:
-                        state.apply_batch(batch)
-                finally:
-                    aclose = getattr(batches, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
+                batches = await stack.enter_async_context(closing_batches(runner))
+                async for batch in batches:
+                    state.apply_batch(batch)
             state.finish("stopped" if ui.quit else "ended")
         except anyio.get_cancelled_exc_class():
             state.finish("stopped")

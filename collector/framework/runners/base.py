@@ -7,6 +7,7 @@ the reading, and the child blocks on its full pipe (backpressure, bounded memory
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import time
@@ -56,6 +57,19 @@ def _gc_exit() -> None:
         if gc.get_threshold()[0] == GC_GEN0_THRESHOLD:
             gc.set_threshold(*_gc_saved)
         _gc_saved = None
+
+
+@contextlib.asynccontextmanager
+async def closing_batches(runner: Any) -> AsyncIterator[AsyncIterator[list[Event]]]:
+    """`runner.batches()`, closed when the block ends, so a consumer that leaves early (a signal,
+    `q` in the TUI) runs the generator's cleanup now rather than at garbage collection."""
+    batches = runner.batches()
+    try:
+        yield batches
+    finally:
+        aclose = getattr(batches, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 @dataclass(frozen=True)
