@@ -232,6 +232,18 @@ def _read_usage(usage: dict[str, Any], known: dict[str, int]) -> bool:
     return plain
 
 
+
+def _read_typed_usage(usage: _Usage, known: dict[str, int]) -> None:
+    """The typed twin of `_read_usage`: the counts a chunk's usageMetadata gives."""
+    if usage.promptTokenCount is not None:
+        known["input_tokens"] = usage.promptTokenCount
+    if usage.candidatesTokenCount is not None:
+        known["output_tokens"] = usage.candidatesTokenCount
+    if usage.cachedContentTokenCount is not None:
+        known["cache_read_tokens"] = usage.cachedContentTokenCount
+    if usage.thoughtsTokenCount is not None:
+        known["reasoning_tokens"] = usage.thoughtsTokenCount
+
 class GenerateContent(WireFormat):
     provider = "gemini"
     endpoint = "generateContent"
@@ -294,15 +306,7 @@ class GenerateContent(WireFormat):
                     if _typed_chunk(typed, ts, b):
                         usage = typed.usageMetadata
                         if usage is not None and usage != last:
-                            known = b.usage
-                            if usage.promptTokenCount is not None:
-                                known["input_tokens"] = usage.promptTokenCount
-                            if usage.candidatesTokenCount is not None:
-                                known["output_tokens"] = usage.candidatesTokenCount
-                            if usage.cachedContentTokenCount is not None:
-                                known["cache_read_tokens"] = usage.cachedContentTokenCount
-                            if usage.thoughtsTokenCount is not None:
-                                known["reasoning_tokens"] = usage.thoughtsTokenCount
+                            _read_typed_usage(usage, b.usage)
                             last = usage
                         continue
             chunk = load_data(raw)
