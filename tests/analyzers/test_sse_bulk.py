@@ -227,3 +227,22 @@ def test_http2_streams(api: str, style: str, piece: int, streams: int) -> None:
     calls = [e.payload for e in out if isinstance(e.payload, LlmCall)]
     assert sorted(c.stream_id or 0 for c in calls) == sids
     assert all(c.tool_calls and not c.partial and c.ttft_ns is not None for c in calls)
+
+
+@settings(max_examples=30, deadline=None)
+@given(sizes=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=5),
+       same=st.integers(min_value=1, max_value=4), limit=st.sampled_from([100_000, 1_500]))
+def test_many_records_some_sharing_a_time(sizes: list[int], same: int, limit: int) -> None:
+    """Hundreds of records (the body pieces are handed to the message in groups), runs of
+    `same` records with one time, framing-only records: the times and bodies of parsing as it
+    comes, under the body limit or past it."""
+    request, body = sse_body("openai_chat", "tool", "lf")
+    events = records(request, response_bytes(body, chunk=11), sizes)
+    events = [events[0]] + [e.model_copy(update={"timestamp_ns": 1_000 + 10 * (i // same)}) for i, e in enumerate(events[1:])]
+    assert len(events) > 300
+    got, out = consumed(events, sse=False, body_limit=limit)
+    ref, ref_out = consumed(events, sse=True, body_limit=limit)
+    assert got == ref and got[0][:3] == as_parsed(ref_out)
+    exchanges = [e.payload for e in out if isinstance(e.payload, HttpExchange)]
+    assert exchanges == [e.payload for e in ref_out if isinstance(e.payload, HttpExchange)]
+    assert exchanges[0].response_body_size == len(body)

@@ -82,3 +82,6 @@ def test_body_capture() -> None:
     assert cap.hexdigest() == hashlib.sha256(b"abcdefghijklm").hexdigest()
     empty = BodyCapture(10)
     assert empty.value() == b"" and empty.hexdigest() == "" and not empty.truncated
+    whole = BodyCapture(10)
+    whole.add(b"0123456789")  # fits exactly: kept whole, so no digest
+    assert whole.value() == b"0123456789" and not whole.truncated and whole.hexdigest() == ""

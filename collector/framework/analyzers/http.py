@@ -15,7 +15,8 @@ when `keep_tls=False`).
 
 Bodies are content-decoded (gzip, deflate, br, zstd) and kept whole up to `body_limit` bytes; past
 that the first `body_limit` bytes are kept and `*_truncated` is set, while `*_body_size` and
-`*_body_sha256` always describe the whole decoded body. Memory is bounded by `max_connections`
+`*_body_sha256` describe the whole decoded body (the digest is given only for a body cut so: one
+kept whole is there to hash). Memory is bounded by `max_connections`
 (LRU) and the per-connection bounds of the parsers.
 """
 
@@ -143,30 +144,28 @@ class HttpAnalyzer(Analyzer):
             tls = p.__dict__
             key = (fields["pid"], tls["conn"])
             c = conns.get(key)
+            created = c is None
             if c is None:
                 c = r.get(key)
             else:  # r.get, in line
                 conns.move_to_end(key)
                 c.active = clock
-            c.tid = fields["tid"]
-            c.comm = fields["comm"]
-            c.last_ts = ts = fields["timestamp_ns"]
+            c.last = fields  # labels what the connection emits next (tid, comm, time)
             if c.peer is None:
                 c.peer = tls["peer"]
             data = tls["data"]
             if data:
-                c.bytes += len(data)
                 sides = c.handler.sides  # type: ignore[attr-defined]  # an HttpStream (_new_stream)
                 if sides is not None:  # HTTP/1, synced: HttpStream.feed would go there
-                    sides[tls["direction"]].feed(data, ts, items)
+                    sides[tls["direction"]].feed(data, fields["timestamp_ns"], items)
                 else:
-                    c.handler.feed(tls["direction"], data, ts, items)
+                    c.handler.feed(tls["direction"], data, fields["timestamp_ns"], items)
             if tls["truncated"] > 0:
-                c.handler.gap(tls["direction"], tls["truncated"], ts, items)
+                c.handler.gap(tls["direction"], tls["truncated"], fields["timestamp_ns"], items)
             if items:
                 self._emit(c, items, out)
                 items = []
-            if len(conns) > r.max_connections:
+            if created and len(conns) > r.max_connections:
                 for old in r.overflow():
                     self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
         return out
@@ -197,8 +196,7 @@ class HttpAnalyzer(Analyzer):
             c2 = self.reassembler.connections.get((ev.pid, p.conn))
             if c2 is None:
                 return
-            c2.tid = ev.tid
-            c2.comm = ev.comm or c2.comm
+            c2.last = {**c2.last, "tid": ev.tid, "comm": ev.comm or c2.comm}
             items: list[object] = []
             self.reassembler.close((ev.pid, p.conn), ev.timestamp_ns, items)
             if items:

@@ -229,11 +229,12 @@ class ContentDecoder:
 
 
 class BodyCapture:
-    """Bounded body storage with the full size and its SHA-256.
+    """Bounded body storage with the full size, and the SHA-256 of a body past the limit.
 
-    While the body fits in `limit` its pieces are only kept (hashed once, when the digest is
-    asked for); past the limit the kept part is hashed and every further byte is hashed as it
-    arrives, so the digest always covers the whole body at bounded memory. (`HttpMessage.add_body`
+    While the body fits in `limit` its pieces are only kept, and not hashed: the body itself is
+    there (hashing every body cost ~3 % of the analyzers' time on LLM traffic). Past the limit
+    the kept part is hashed and every further byte as it arrives, so the digest of a cut body
+    covers all of it at bounded memory. (`HttpMessage.add_body`
     keeps a piece that fits in line: `size = kept += len`, `chunks.append`.)
     """
 
@@ -275,8 +276,7 @@ class BodyCapture:
         return self.chunks[0] if self.chunks else b""
 
     def hexdigest(self) -> str:
-        if not self.size:
-            return ""
+        """SHA-256 of the whole body when it was cut (`truncated`), else "" (it is kept whole)."""
         if self.sha is None:
-            return hashlib.sha256(self.value()).hexdigest()
+            return ""
         return self.sha.hexdigest()

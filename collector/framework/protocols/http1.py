@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 
 import httptools
 
@@ -32,6 +33,8 @@ from .message import BodyOptions, Exchange, HttpMessage, header_text
 MAX_HEAD_BYTES = 1024 * 1024
 MAX_SCAN_HOLD = 16 * 1024
 MAX_PENDING_REQUESTS = 1024
+FLUSH_RECORDS = 256
+"""Feeds whose body pieces are held before they go to the message (bounds what is held)."""
 
 _REQUEST_START = rb"[A-Z][A-Z0-9_-]{1,23} [^ \r\n]{1,16384} HTTP/1\.[01]\r?\n"
 _RESPONSE_START = rb"HTTP/1\.[01] [0-9]{3}[ \r\n]"
@@ -79,9 +82,21 @@ class Http1Side:
         self.raw_headers: list[tuple[bytes, bytes]] = []
         self.fed = 0  # bytes given to the current parser before the piece being fed
         self.msg_start = -1  # offset (in the current parser's bytes) of the current message
-        self.last = b""  # the last piece fed (or its last 3 bytes and before): last[-3:] ends the stream
+        # The last piece fed (or its last 3 bytes and before) while a HEAD response may be due
+        # (`_feed_piece`): where the head of a HEAD response ends, if it began in that piece.
+        self.last = b""
         self.skip_body = False
         self.upgraded = False
+        # llhttp hands body bytes to `on_body`, once per chunk: a bound list.append costs a
+        # fraction of a Python method call. The pieces go to the message (`_flush_body`) when
+        # it ends or breaks, after each feed if the message wants them at once (`eager`: SSE
+        # events emitted as they come), else every FLUSH_RECORDS feeds; meanwhile, after each
+        # feed that left some, `body_ends` notes how many pieces are held and `body_times` when.
+        self.body_parts: list[bytes] = []
+        self.body_ends: list[int] = []
+        self.body_times: list[int] = []
+        self.on_body: Callable[[bytes], None] = self.body_parts.append
+        self.eager = False
 
     # --- httptools callbacks -----------------------------------------------------------------
 
@@ -135,21 +150,41 @@ class Http1Side:
             msg.status = parser.get_status_code()  # type: ignore[union-attr]
             msg.reason = header_text(b"".join(self.status_parts))
         msg.begin_body(self.conn.opts)
+        self.eager = msg.sse is not None
         if not msg.is_request and msg.status is not None and msg.status >= 200:
             req = self.conn.pending[0] if self.conn.pending else None
             if req is not None and req.method == "HEAD":
                 self.skip_body = True
                 raise _SkipBody
 
-    def on_body(self, body: bytes) -> None:
+    def _flush_body(self) -> None:
+        """Give the body pieces held so far to the message they belong to; pieces after the last
+        noted feed came in the feed under way (at `self.ts`)."""
+        parts = self.body_parts
         msg = self.msg
         if msg is not None:
-            msg.add_body(body, self.ts, self.out)
+            msg.add_body_records(parts, self.body_ends, self.body_times, self.ts, self.out)
+        parts.clear()
+        self.body_ends.clear()
+        self.body_times.clear()
+
+    def took_body(self, ts: int) -> None:
+        """A feed at `ts` left body pieces held: note them, or flush."""
+        if self.eager:
+            self._flush_body()
+            return
+        ends = self.body_ends
+        ends.append(len(self.body_parts))
+        self.body_times.append(ts)
+        if len(ends) >= FLUSH_RECORDS:
+            self._flush_body()
 
     def on_message_complete(self) -> None:
         msg = self.msg
         if msg is None:
             return
+        if self.body_parts:
+            self._flush_body()
         self.msg = None
         msg.complete = True
         msg.end_body(self.ts, self.out)
@@ -181,8 +216,9 @@ class Http1Side:
                 if rest:
                     self._feed_parser(rest)
                 return
+            if self.body_parts:
+                self.took_body(ts)
             self.fed += len(data)
-            self.last = data if len(data) >= 3 else self.last[-3:] + data
             return
         if self.upgraded:
             return
@@ -254,6 +290,8 @@ class Http1Side:
             parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             return self._piece_failed(data, exc)
+        if self.body_parts:
+            self.took_body(self.ts)
         self.fed += len(data)
         self.last = data if len(data) >= 3 else self.last[-3:] + data
         return None
@@ -261,6 +299,8 @@ class Http1Side:
     def _piece_failed(self, data: bytes, exc: Exception) -> bytes | None:
         """The parser stopped inside `data`: an upgrade, the end of a HEAD response's head, or an
         error. Returns bytes to feed to a restarted parser, if any."""
+        if self.body_parts:
+            self._flush_body()  # the pieces before the stop belong to the message in progress
         if isinstance(exc, httptools.HttpParserUpgrade):
             return self._upgrade(data, int(exc.args[0]) if exc.args else len(data))
         if isinstance(exc, httptools.HttpParserCallbackError):
@@ -317,6 +357,8 @@ class Http1Side:
 
     def lose(self, error: str) -> None:
         """The stream broke (parse error, lost bytes): end the message in progress, resynchronise."""
+        if self.body_parts:
+            self._flush_body()
         msg = self.msg
         self.msg = None
         self.parser = None
@@ -330,6 +372,8 @@ class Http1Side:
 
     def close(self, eof: bool) -> HttpMessage | None:
         """The connection ended: returns a response completed by the close (read-until-close)."""
+        if self.body_parts:
+            self._flush_body()
         msg = self.msg
         self.msg = None
         if msg is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -179,6 +180,47 @@ class HttpMessage:
             self.error = self.decoder.error
         for piece in pieces:
             self._piece(piece, ts, out)
+
+    def add_body_records(self, pieces: list[bytes], ends: list[int], times: list[int], ts: int, out: list[object]) -> None:
+        """`add_body` for each of `pieces`, which came in feeds: feed k ended when
+        `ends[k]` pieces had come, at `times[k]`; any after the last came at `ts`. One call for
+        the usual case, a plain body or an event stream split whole at its end that still fits
+        its limit; else piece by piece."""
+        body = self.body
+        n = sum(map(len, pieces))
+        if body is None:
+            self.wire_size += n
+            return
+        size = body.size + n
+        marks = self.sse_marks
+        if (
+            self.decoder is not None
+            or self.sse is not None
+            or size > body.limit
+            or (marks is not None and len(marks) + len(ends) + 1 >= MAX_SSE_MARKS)
+        ):
+            start = 0
+            for end, t in zip([*ends, len(pieces)], [*times, ts], strict=True):
+                for piece in pieces[start:end]:
+                    self.add_body(piece, t, out)
+                start = end
+            return
+        self.wire_size += n
+        if not n:
+            return
+        if marks is not None:
+            # Each feed's mark: the body offset its bytes begin at (a feed that brought none
+            # gives the same offset as the next one: the later mark of equal ones is the one
+            # found for an offset, see sse.BodyTimes).
+            stamps = self.sse_stamps
+            assert stamps is not None
+            offsets = list(accumulate(map(len, pieces), initial=body.size))
+            marks += map(offsets.__getitem__, [0, *ends])
+            stamps += times
+            stamps.append(ts)
+            self.sse_last_ts = ts
+        body.size = body.kept = size
+        body.chunks += pieces
 
     def _piece(self, piece: bytes, ts: int, out: list[object]) -> None:
         if self.sse_marks is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 ConnKey = tuple[int, int]
 """(pid, conn)"""
@@ -44,18 +44,36 @@ class StreamHandler(Protocol):
 class Connection:
     """One tracked connection: its handler and what the analyzer needs to label derived events."""
 
-    __slots__ = ("active", "bytes", "comm", "handler", "key", "last_ts", "peer", "pid", "tid")
+    __slots__ = ("active", "handler", "key", "last", "peer", "pid")
 
     def __init__(self, key: ConnKey, handler: StreamHandler) -> None:
         self.key = key
         self.handler = handler
         self.pid = key[0]
-        self.tid: int | None = None
-        self.comm = ""
+        # The fields of the latest event seen on the connection (an Event's __dict__, or a dict
+        # with the same keys): one store per TLS call labels what the connection emits next.
+        # Holding it keeps that call's data alive until the next call on the connection.
+        self.last: dict[str, Any] = _NO_EVENT
         self.peer: str | None = None  # "ip:port" of the socket, once the tool reports it
-        self.last_ts = 0
         self.active = 0
-        self.bytes = 0
+
+    @property
+    def tid(self) -> int | None:
+        tid: int | None = self.last["tid"]
+        return tid
+
+    @property
+    def comm(self) -> str:
+        comm: str = self.last["comm"]
+        return comm
+
+    @property
+    def last_ts(self) -> int:
+        ts: int = self.last["timestamp_ns"]
+        return ts
+
+
+_NO_EVENT: dict[str, Any] = {"timestamp_ns": 0, "tid": None, "comm": ""}
 
 
 class Reassembler:
@@ -99,8 +117,7 @@ class Reassembler:
     ) -> tuple[Connection, list[Connection]]:
         """Feed one TLS call's bytes; returns the connection and any evicted ones (closed into `out`)."""
         c = self.get(key)
-        c.last_ts = ts
-        c.bytes += len(data)
+        c.last = {**c.last, "timestamp_ns": ts}
         if data:
             c.handler.feed(direction, data, ts, out)
         if lost > 0:
