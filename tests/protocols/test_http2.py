@@ -191,3 +191,15 @@ def test_any_split_gives_same_exchanges(cuts: list[int]) -> None:
     ex, sse, _ = run(events_from(resplit(p.records, cuts)))
     assert [norm(e) for e in ex] == [norm(e) for e in ref_ex]
     assert sse == ref_sse and len(sse) == 2
+
+
+def test_status_of_non_ascii_digits_is_no_status() -> None:
+    """`"²".isdigit()` is true but int() refuses it: a hostile :status must not break the stream."""
+    p = H2Pair()
+    p.server.config.validate_outbound_headers = False
+    p.request(1, req_headers(b"/a"))
+    p.respond(1, [(b":status", "²⁰⁰".encode())], b"x")
+    p.request(3, req_headers(b"/b"))
+    p.respond(3, [(b":status", b"200")], b"y")
+    ex, _, _out = run(events_from(p.records))
+    assert [(e.path, e.status, e.response_body) for e in ex] == [("/a", None, b"x"), ("/b", 200, b"y")]

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from ..core.analyzer import Analyzer
+from ..core.construct import constructor
 from ..core.events import Event, HttpExchange, SseMessage, TlsClose, TlsData
 from ..protocols.content_encoding import DEFAULT_MAX_DECODED
 from ..protocols.detect import HttpStream
@@ -232,7 +233,7 @@ class HttpAnalyzer(Analyzer):
                 self.sse_events += 1
             else:
                 continue
-            out.append(Event(timestamp_ns=ts, source=SOURCE, pid=c.pid, tid=c.tid, comm=c.comm, payload=payload))
+            out.append(_new_event({"timestamp_ns": ts, "source": SOURCE, "pid": c.pid, "tid": c.tid, "comm": c.comm, "payload": payload}))
 
 
 def _body(msg: HttpMessage | None) -> tuple[bytes, int, str, bool]:
@@ -240,6 +241,10 @@ def _body(msg: HttpMessage | None) -> tuple[bytes, int, str, bool]:
         return b"", 0, "", False
     b = msg.body
     return b.value(), b.size, b.hexdigest(), b.truncated
+
+
+_new_exchange = constructor(HttpExchange)
+_new_event = constructor(Event)
 
 
 def exchange_payload(ex: Exchange, conn: int, peer: str | None = None) -> HttpExchange:
@@ -262,35 +267,39 @@ def exchange_payload(ex: Exchange, conn: int, peer: str | None = None) -> HttpEx
                 url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
     req_body, req_size, req_sha, req_trunc = _body(req)
     resp_body, resp_size, resp_sha, resp_trunc = _body(resp)
-    return HttpExchange(
-        conn=conn,
-        peer=peer,
-        protocol=ex.protocol,
-        stream_id=ex.stream_id,
-        method=method,
-        url=url,
-        scheme=scheme,
-        host=host,
-        path=path,
-        query=query,
-        status=resp.status if resp is not None else None,
-        reason=resp.reason if resp is not None else "",
-        request_headers=req.headers if req is not None else [],
-        response_headers=resp.headers if resp is not None else [],
-        request_trailers=req.trailers if req is not None else [],
-        response_trailers=resp.trailers if resp is not None else [],
-        request_body=req_body,
-        response_body=resp_body,
-        request_body_size=req_size,
-        response_body_size=resp_size,
-        request_body_sha256=req_sha,
-        response_body_sha256=resp_sha,
-        request_body_truncated=req_trunc,
-        response_body_truncated=resp_trunc,
-        request_start_ns=req.start_ns if req is not None else 0,
-        response_first_byte_ns=resp.start_ns if resp is not None else 0,
-        end_ns=ex.end_ns,
-        complete=ex.complete,
-        partial=ex.partial,
-        error=ex.error,
+    # Every field, in order, each already of its field's type: built without validating again.
+    return _new_exchange(
+        {
+            "kind": "http_exchange",
+            "conn": conn,
+            "peer": peer,
+            "protocol": ex.protocol,
+            "stream_id": ex.stream_id,
+            "method": method,
+            "url": url,
+            "scheme": scheme,
+            "host": host,
+            "path": path,
+            "query": query,
+            "status": resp.status if resp is not None else None,
+            "reason": resp.reason if resp is not None else "",
+            "request_headers": req.headers if req is not None else [],
+            "response_headers": resp.headers if resp is not None else [],
+            "request_trailers": req.trailers if req is not None else [],
+            "response_trailers": resp.trailers if resp is not None else [],
+            "request_body": req_body,
+            "response_body": resp_body,
+            "request_body_size": req_size,
+            "response_body_size": resp_size,
+            "request_body_sha256": req_sha,
+            "response_body_sha256": resp_sha,
+            "request_body_truncated": req_trunc,
+            "response_body_truncated": resp_trunc,
+            "request_start_ns": req.start_ns if req is not None else 0,
+            "response_first_byte_ns": resp.start_ns if resp is not None else 0,
+            "end_ns": ex.end_ns,
+            "complete": ex.complete,
+            "partial": ex.partial,
+            "error": ex.error,
+        }
     )

@@ -216,8 +216,16 @@ class Http1Side:
                 if rest:
                     self._feed_parser(rest)
                 return
-            if self.body_parts:
-                self.took_body(ts)
+            parts = self.body_parts
+            if parts:  # self.took_body(ts), in line
+                if self.eager:
+                    self._flush_body()
+                else:
+                    ends = self.body_ends
+                    ends.append(len(parts))
+                    self.body_times.append(ts)
+                    if len(ends) >= FLUSH_RECORDS:
+                        self._flush_body()
             self.fed += len(data)
             return
         if self.upgraded:

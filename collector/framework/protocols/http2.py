@@ -349,7 +349,7 @@ class Http2Connection:
             if headers is not None:
                 for k, v in headers:
                     if k == ":status":
-                        status = int(v) if v.isdigit() else None
+                        status = int(v) if v.isascii() and v.isdigit() else None
                         break
             if status is not None and 100 <= status < 200 and not end_stream:
                 return  # interim response
@@ -377,7 +377,7 @@ class Http2Connection:
             elif k == ":path":
                 msg.target = v
             elif k == ":status":
-                msg.status = int(v) if v.isdigit() else None
+                msg.status = int(v) if v.isascii() and v.isdigit() else None
 
     def _data(self, d: _Dir, sid: int, payload: bytes, end_stream: int, ts: int, out: list[object]) -> None:
         s = self.streams.get(sid)
