@@ -25,11 +25,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from httptools import HttpParserError, HttpParserUpgrade
+
 from ..core.analyzer import Analyzer
 from ..core.construct import constructor
 from ..core.events import Event, HttpExchange, SseMessage, TlsClose, TlsData
 from ..protocols.content_encoding import DEFAULT_MAX_DECODED
 from ..protocols.detect import HttpStream
+from ..protocols.http1 import FLUSH_RECORDS
 from ..protocols.message import (
     DEFAULT_BODY_LIMIT,
     BodyOptions,
@@ -145,9 +148,11 @@ class HttpAnalyzer(Analyzer):
             tls = p.__dict__
             key = (fields["pid"], tls["conn"])
             c = conns.get(key)
-            created = c is None
             if c is None:
                 c = r.get(key)
+                if len(conns) > r.max_connections:
+                    for old in r.overflow():
+                        self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
             else:  # r.get, in line
                 conns.move_to_end(key)
                 c.active = clock
@@ -155,20 +160,40 @@ class HttpAnalyzer(Analyzer):
             if c.peer is None:
                 c.peer = tls["peer"]
             data = tls["data"]
+            ts = fields["timestamp_ns"]
             if data:
                 sides = c.handler.sides  # type: ignore[attr-defined]  # an HttpStream (_new_stream)
-                if sides is not None:  # HTTP/1, synced: HttpStream.feed would go there
-                    sides[tls["direction"]].feed(data, fields["timestamp_ns"], items)
-                else:
-                    c.handler.feed(tls["direction"], data, fields["timestamp_ns"], items)
+                if sides is None:
+                    c.handler.feed(tls["direction"], data, ts, items)
+                else:  # HTTP/1, synced: HttpStream.feed would go to the side; its usual case in line
+                    side = sides[tls["direction"]]
+                    parser = side.parser
+                    if parser is not None and side.plain:
+                        side.ts = ts
+                        side.out = items
+                        try:
+                            parser.feed_data(data)
+                        except (HttpParserError, HttpParserUpgrade) as exc:
+                            side.feed_failed(data, exc)
+                        else:
+                            parts = side.body_parts
+                            if parts:  # side.took_body(ts), in line
+                                if side.eager:
+                                    side.flush_body()
+                                else:
+                                    ends = side.body_ends
+                                    ends.append(len(parts))
+                                    side.body_times.append(ts)
+                                    if len(ends) >= FLUSH_RECORDS:
+                                        side.flush_body()
+                            side.fed += len(data)
+                    else:
+                        side.feed(data, ts, items)
             if tls["truncated"] > 0:
-                c.handler.gap(tls["direction"], tls["truncated"], fields["timestamp_ns"], items)
+                c.handler.gap(tls["direction"], tls["truncated"], ts, items)
             if items:
                 self._emit(c, items, out)
                 items = []
-            if created and len(conns) > r.max_connections:
-                for old in r.overflow():
-                    self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
         return out
 
     def tick(self, now_ns: int) -> Iterable[Event]:

@@ -87,8 +87,10 @@ class Http1Side:
         self.last = b""
         self.skip_body = False
         self.upgraded = False
+        # No upgrade, and no HEAD response may be due on this side: `feed`'s usual case applies.
+        self.plain = True
         # llhttp hands body bytes to `on_body`, once per chunk: a bound list.append costs a
-        # fraction of a Python method call. The pieces go to the message (`_flush_body`) when
+        # fraction of a Python method call. The pieces go to the message (`flush_body`) when
         # it ends or breaks, after each feed if the message wants them at once (`eager`: SSE
         # events emitted as they come), else every FLUSH_RECORDS feeds; meanwhile, after each
         # feed that left some, `body_ends` notes how many pieces are held and `body_times` when.
@@ -146,6 +148,9 @@ class Http1Side:
             msg.target = header_text(b"".join(self.url_parts))
             if msg.method == "HEAD":
                 self.conn.saw_head = True
+                for side in self.conn.sides.values():
+                    if side.role == "response":
+                        side.plain = False
         else:
             msg.status = parser.get_status_code()  # type: ignore[union-attr]
             msg.reason = header_text(b"".join(self.status_parts))
@@ -157,7 +162,7 @@ class Http1Side:
                 self.skip_body = True
                 raise _SkipBody
 
-    def _flush_body(self) -> None:
+    def flush_body(self) -> None:
         """Give the body pieces held so far to the message they belong to; pieces after the last
         noted feed came in the feed under way (at `self.ts`)."""
         parts = self.body_parts
@@ -171,20 +176,20 @@ class Http1Side:
     def took_body(self, ts: int) -> None:
         """A feed at `ts` left body pieces held: note them, or flush."""
         if self.eager:
-            self._flush_body()
+            self.flush_body()
             return
         ends = self.body_ends
         ends.append(len(self.body_parts))
         self.body_times.append(ts)
         if len(ends) >= FLUSH_RECORDS:
-            self._flush_body()
+            self.flush_body()
 
     def on_message_complete(self) -> None:
         msg = self.msg
         if msg is None:
             return
         if self.body_parts:
-            self._flush_body()
+            self.flush_body()
         self.msg = None
         msg.complete = True
         msg.end_body(self.ts, self.out)
@@ -207,25 +212,16 @@ class Http1Side:
         self.ts = ts
         self.out = out
         parser = self.parser
-        if parser is not None and not self.upgraded and not (self.conn.saw_head and self.role == "response"):
-            # The usual case, in line: a synced parser, no HEAD response to stop after.
+        if parser is not None and self.plain:
+            # The usual case, in line: a synced parser, no HEAD response to stop after (also
+            # written out in HttpAnalyzer.process_batch, its caller per TLS call).
             try:
                 parser.feed_data(data)
             except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
-                rest = self._piece_failed(data, exc)
-                if rest:
-                    self._feed_parser(rest)
+                self.feed_failed(data, exc)
                 return
-            parts = self.body_parts
-            if parts:  # self.took_body(ts), in line
-                if self.eager:
-                    self._flush_body()
-                else:
-                    ends = self.body_ends
-                    ends.append(len(parts))
-                    self.body_times.append(ts)
-                    if len(ends) >= FLUSH_RECORDS:
-                        self._flush_body()
+            if self.body_parts:
+                self.took_body(ts)
             self.fed += len(data)
             return
         if self.upgraded:
@@ -235,6 +231,12 @@ class Http1Side:
             if not data:
                 return
         self._feed_parser(data)
+
+    def feed_failed(self, data: bytes, exc: Exception) -> None:
+        """The parser stopped inside `data`, fed whole: go on after it (see `_piece_failed`)."""
+        rest = self._piece_failed(data, exc)
+        if rest:
+            self._feed_parser(rest)
 
     def _find_start(self, data: bytes) -> bytes:
         """Unsynced: look for a message start in held + new bytes; return the bytes from it on."""
@@ -308,7 +310,7 @@ class Http1Side:
         """The parser stopped inside `data`: an upgrade, the end of a HEAD response's head, or an
         error. Returns bytes to feed to a restarted parser, if any."""
         if self.body_parts:
-            self._flush_body()  # the pieces before the stop belong to the message in progress
+            self.flush_body()  # the pieces before the stop belong to the message in progress
         if isinstance(exc, httptools.HttpParserUpgrade):
             return self._upgrade(data, int(exc.args[0]) if exc.args else len(data))
         if isinstance(exc, httptools.HttpParserCallbackError):
@@ -353,6 +355,7 @@ class Http1Side:
             self.conn.upgraded = True
             for side in self.conn.sides.values():
                 side.upgraded = True
+                side.plain = False
             return None
         # A request asking to upgrade: the server may refuse, so keep parsing HTTP/1.
         self._new_parser()
@@ -366,7 +369,7 @@ class Http1Side:
     def lose(self, error: str) -> None:
         """The stream broke (parse error, lost bytes): end the message in progress, resynchronise."""
         if self.body_parts:
-            self._flush_body()
+            self.flush_body()
         msg = self.msg
         self.msg = None
         self.parser = None
@@ -381,7 +384,7 @@ class Http1Side:
     def close(self, eof: bool) -> HttpMessage | None:
         """The connection ended: returns a response completed by the close (read-until-close)."""
         if self.body_parts:
-            self._flush_body()
+            self.flush_body()
         msg = self.msg
         self.msg = None
         if msg is None:
