@@ -101,6 +101,12 @@ def same_output(events: list[Event], **kw: bool) -> list[Event]:
     whole = run_chain(events, keep_sse=False, **kw)
     parsed = [e for e in run_chain(events, keep_sse=True, **kw) if not isinstance(e.payload, SseMessage)]
     assert whole == parsed
+    for e in whole:  # LlmCalls are built without validation: validating them must change nothing
+        if isinstance(e.payload, LlmCall):
+            again = LlmCall.model_validate(e.payload.__dict__)
+            assert again == e.payload and again.model_dump_json() == e.payload.model_dump_json()
+            event = Event.model_validate(e.__dict__)
+            assert event == e and event.to_json() == e.to_json()
     return whole
 
 

@@ -258,10 +258,18 @@ def expected_request(record: Record) -> dict[str, Any]:
     return {"system": SYSTEM, "messages": req["contents"], "tools": req["tools"][0]["functionDeclarations"]}
 
 
+def assert_validates_to_itself(call: LlmCall) -> None:
+    """LlmCalls are built without validation: validating the same values must change nothing."""
+    again = LlmCall.model_validate(call.__dict__)
+    assert again == call and again.model_dump_json() == call.model_dump_json()
+    assert call.model_fields_set == set(LlmCall.model_fields)
+
+
 def assert_call_matches(call: LlmCall, record: Record, *, conn: int = 1, t0: int = T0,
                         with_timestamps: bool = True, allow_partial: bool = False) -> None:
     plan = record.plan
     assert plan is not None
+    assert_validates_to_itself(call)
     assert call.provider == PROVIDER[record.api]
     gemini_endpoint = "streamGenerateContent" if plan.stream else "generateContent"
     assert call.endpoint == ENDPOINT.get(record.api, gemini_endpoint)

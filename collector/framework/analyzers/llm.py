@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.analyzer import Analyzer
+from ..core.construct import constructor
 from ..core.events import Event, HttpExchange, SseMessage
 from ..llm import extract
 from ..protocols.message import SseColumns
@@ -27,6 +28,7 @@ from ..protocols.message import SseColumns
 if TYPE_CHECKING:
     from .http import HttpAnalyzer
 
+_new_event = constructor(Event)
 log = logging.getLogger("collector.analyzers.llm")
 
 Key = tuple[int, int, int | None]
@@ -166,13 +168,16 @@ class LlmAnalyzer(Analyzer):
         if call is None:
             return None
         self.stats.calls += 1
-        return Event(
-            timestamp_ns=event.timestamp_ns,
-            source=self.source,
-            pid=event.pid,
-            tid=event.tid,
-            comm=event.comm,
-            payload=call,
+        fields = event.__dict__  # the exchange's Event: its values are already typed
+        return _new_event(
+            {
+                "timestamp_ns": fields["timestamp_ns"],
+                "source": self.source,
+                "pid": fields["pid"],
+                "tid": fields["tid"],
+                "comm": fields["comm"],
+                "payload": call,
+            }
         )
 
     def tick(self, now_ns: int) -> Iterable[Event]:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 
+from ..core.construct import constructor
 from ..core.events import Event, Header, HttpExchange, LlmCall, SseMessage, TokenUsage, ToolCall
 from ..protocols.message import SseColumns
 
@@ -329,19 +330,64 @@ class CallBuilder:
         if found and not self.error:
             self.error_type, self.error = found[0], found[1] or found[0] or "error"
 
-    def build(self, **fields: Any) -> LlmCall:
-        return LlmCall(
-            response_text="".join(self.text),
-            thinking="".join(self.thinking),
-            tool_calls=[acc.result() for acc in self.tools.values()],
-            stop_reason=self.stop_reason,
-            usage=TokenUsage(**self.usage),
-            response_id=self.response_id,
-            response_model=self.response_model,
-            error=self.error,
-            error_type=self.error_type,
-            **fields,
+    def build(
+        self,
+        *,
+        provider: str,
+        endpoint: str,
+        model: str,
+        stream: bool,
+        conn: int,
+        status: int | None,
+        system: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        request_start_ns: int,
+        ttft_ns: int | None,
+        duration_ns: int,
+        host: str,
+        path: str,
+        stream_id: int | None,
+        request_id: str,
+        partial: bool,
+    ) -> LlmCall:
+        # Every field in order, each already of its type (the readers check what they take
+        # from JSON): built without validating again. tests/analyzers/test_sse_bulk.py checks
+        # that validating the same values changes nothing.
+        return _new_call(
+            {
+                "kind": "llm_call",
+                "provider": provider,
+                "endpoint": endpoint,
+                "model": model,
+                "stream": stream,
+                "conn": conn,
+                "status": status,
+                "system": system,
+                "messages": messages,
+                "tools": tools,
+                "response_text": "".join(self.text),
+                "thinking": "".join(self.thinking),
+                "tool_calls": [acc.result() for acc in self.tools.values()],
+                "stop_reason": self.stop_reason,
+                "usage": TokenUsage(**self.usage),
+                "request_start_ns": request_start_ns,
+                "ttft_ns": ttft_ns,
+                "duration_ns": duration_ns,
+                "error": self.error,
+                "host": host,
+                "path": path,
+                "stream_id": stream_id,
+                "request_id": request_id,
+                "response_id": self.response_id,
+                "response_model": self.response_model,
+                "error_type": self.error_type,
+                "partial": partial,
+            }
         )
+
+
+_new_call = constructor(LlmCall)
 
 
 class WireFormat:
