@@ -23,6 +23,7 @@ kept whole is there to hash). Memory is bounded by `max_connections`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade
@@ -51,6 +52,7 @@ from ..protocols.reassembly import (
 )
 
 SOURCE = "http"
+_tls_fields = itemgetter("conn", "data", "direction", "truncated", "peer")  # of TlsData.__dict__
 
 
 class SseConsumer(Protocol):
@@ -145,8 +147,8 @@ class HttpAnalyzer(Analyzer):
                 continue
             if keep_tls:
                 out.append(ev)
-            tls = p.__dict__
-            key = (fields["pid"], tls["conn"])
+            conn, data, direction, truncated, peer = _tls_fields(p.__dict__)
+            key = (fields["pid"], conn)
             c = conns.get(key)
             if c is None:
                 c = r.get(key)
@@ -158,15 +160,14 @@ class HttpAnalyzer(Analyzer):
                 c.active = clock
             c.last = fields  # labels what the connection emits next (tid, comm, time)
             if c.peer is None:
-                c.peer = tls["peer"]
-            data = tls["data"]
+                c.peer = peer
             ts = fields["timestamp_ns"]
             if data:
                 sides = c.handler.sides  # type: ignore[attr-defined]  # an HttpStream (_new_stream)
                 if sides is None:
-                    c.handler.feed(tls["direction"], data, ts, items)
+                    c.handler.feed(direction, data, ts, items)
                 else:  # HTTP/1, synced: HttpStream.feed would go to the side; its usual case in line
-                    side = sides[tls["direction"]]
+                    side = sides[direction]
                     parser = side.parser
                     if parser is not None and side.plain:
                         side.ts = ts
@@ -177,20 +178,16 @@ class HttpAnalyzer(Analyzer):
                             side.feed_failed(data, exc)
                         else:
                             parts = side.body_parts
-                            if parts:  # side.took_body(ts), in line
-                                if side.eager:
+                            if parts:  # side.took_body(ts), in line (plain: not eager)
+                                marks = side.body_marks
+                                marks.append((len(parts), ts))
+                                if len(marks) >= FLUSH_RECORDS:
                                     side.flush_body()
-                                else:
-                                    ends = side.body_ends
-                                    ends.append(len(parts))
-                                    side.body_times.append(ts)
-                                    if len(ends) >= FLUSH_RECORDS:
-                                        side.flush_body()
                             side.fed += len(data)
                     else:
                         side.feed(data, ts, items)
-            if tls["truncated"] > 0:
-                c.handler.gap(tls["direction"], tls["truncated"], ts, items)
+            if truncated > 0:
+                c.handler.gap(direction, truncated, ts, items)
             if items:
                 self._emit(c, items, out)
                 items = []

@@ -87,16 +87,15 @@ class Http1Side:
         self.last = b""
         self.skip_body = False
         self.upgraded = False
-        # No upgrade, and no HEAD response may be due on this side: `feed`'s usual case applies.
+        # `feed`'s usual case applies (see `set_plain`).
         self.plain = True
         # llhttp hands body bytes to `on_body`, once per chunk: a bound list.append costs a
         # fraction of a Python method call. The pieces go to the message (`flush_body`) when
         # it ends or breaks, after each feed if the message wants them at once (`eager`: SSE
         # events emitted as they come), else every FLUSH_RECORDS feeds; meanwhile, after each
-        # feed that left some, `body_ends` notes how many pieces are held and `body_times` when.
+        # feed that left some, `body_marks` notes (how many pieces are held, the feed's time).
         self.body_parts: list[bytes] = []
-        self.body_ends: list[int] = []
-        self.body_times: list[int] = []
+        self.body_marks: list[tuple[int, int]] = []
         self.on_body: Callable[[bytes], None] = self.body_parts.append
         self.eager = False
 
@@ -149,39 +148,42 @@ class Http1Side:
             if msg.method == "HEAD":
                 self.conn.saw_head = True
                 for side in self.conn.sides.values():
-                    if side.role == "response":
-                        side.plain = False
+                    side.set_plain()
         else:
             msg.status = parser.get_status_code()  # type: ignore[union-attr]
             msg.reason = header_text(b"".join(self.status_parts))
         msg.begin_body(self.conn.opts)
         self.eager = msg.sse is not None
+        self.set_plain()
         if not msg.is_request and msg.status is not None and msg.status >= 200:
             req = self.conn.pending[0] if self.conn.pending else None
             if req is not None and req.method == "HEAD":
                 self.skip_body = True
                 raise _SkipBody
 
+    def set_plain(self) -> None:
+        """`plain`: no upgrade, no HEAD response due on this side, no body wanted piece by piece."""
+        self.plain = not (self.upgraded or self.eager or (self.conn.saw_head and self.role == "response"))
+
     def flush_body(self) -> None:
         """Give the body pieces held so far to the message they belong to; pieces after the last
         noted feed came in the feed under way (at `self.ts`)."""
-        parts = self.body_parts
+        parts, marks = self.body_parts, self.body_marks
         msg = self.msg
         if msg is not None:
-            msg.add_body_records(parts, self.body_ends, self.body_times, self.ts, self.out)
+            ends, times = zip(*marks, strict=True) if marks else ((), ())
+            msg.add_body_records(parts, ends, times, self.ts, self.out)
         parts.clear()
-        self.body_ends.clear()
-        self.body_times.clear()
+        marks.clear()
 
     def took_body(self, ts: int) -> None:
         """A feed at `ts` left body pieces held: note them, or flush."""
         if self.eager:
             self.flush_body()
             return
-        ends = self.body_ends
-        ends.append(len(self.body_parts))
-        self.body_times.append(ts)
-        if len(ends) >= FLUSH_RECORDS:
+        marks = self.body_marks
+        marks.append((len(self.body_parts), ts))
+        if len(marks) >= FLUSH_RECORDS:
             self.flush_body()
 
     def on_message_complete(self) -> None:
@@ -355,7 +357,7 @@ class Http1Side:
             self.conn.upgraded = True
             for side in self.conn.sides.values():
                 side.upgraded = True
-                side.plain = False
+                side.set_plain()
             return None
         # A request asking to upgrade: the server may refuse, so keep parsing HTTP/1.
         self._new_parser()

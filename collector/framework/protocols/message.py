@@ -181,7 +181,9 @@ class HttpMessage:
         for piece in pieces:
             self._piece(piece, ts, out)
 
-    def add_body_records(self, pieces: list[bytes], ends: list[int], times: list[int], ts: int, out: list[object]) -> None:
+    def add_body_records(
+        self, pieces: list[bytes], ends: Sequence[int], times: Sequence[int], ts: int, out: list[object]
+    ) -> None:
         """`add_body` for each of `pieces`, which came in feeds: feed k ended when
         `ends[k]` pieces had come, at `times[k]`; any after the last came at `ts`. One call for
         the usual case, a plain body or an event stream split whole at its end that still fits
@@ -200,7 +202,7 @@ class HttpMessage:
             or (marks is not None and len(marks) + len(ends) + 1 >= MAX_SSE_MARKS)
         ):
             start = 0
-            for end, t in zip([*ends, len(pieces)], [*times, ts], strict=True):
+            for end, t in zip((*ends, len(pieces)), (*times, ts), strict=True):
                 for piece in pieces[start:end]:
                     self.add_body(piece, t, out)
                 start = end
@@ -215,7 +217,7 @@ class HttpMessage:
             stamps = self.sse_stamps
             assert stamps is not None
             offsets = list(accumulate(map(len, pieces), initial=body.size))
-            marks += map(offsets.__getitem__, [0, *ends])
+            marks += map(offsets.__getitem__, (0, *ends))
             stamps += times
             stamps.append(ts)
             self.sse_last_ts = ts
