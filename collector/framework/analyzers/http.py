@@ -166,7 +166,7 @@ class HttpAnalyzer(Analyzer):
                 sides = c.handler.sides  # type: ignore[attr-defined]  # an HttpStream (_new_stream)
                 if sides is None:
                     c.handler.feed(direction, data, ts, items)
-                else:  # HTTP/1, synced: HttpStream.feed would go to the side; its usual case in line
+                else:  # HTTP/1, synced: a plain side's Http1Side.feed -> _feed_piece, in line
                     side = sides[direction]
                     parser = side.parser
                     if parser is not None and side.plain:

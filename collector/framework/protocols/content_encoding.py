@@ -235,7 +235,7 @@ class BodyCapture:
     there (hashing every body cost ~3 % of the analyzers' time on LLM traffic). Past the limit
     the kept part is hashed and every further byte as it arrives, so the digest of a cut body
     covers all of it at bounded memory. (`HttpMessage.add_body`
-    keeps a piece that fits in line: `size = kept += len`, `chunks.append`.)
+    and `add_body_records` keep pieces that fit in line: `size = kept += len`, `chunks` extended.)
     """
 
     __slots__ = ("chunks", "kept", "limit", "sha", "size", "truncated")

@@ -82,12 +82,14 @@ class Http1Side:
         self.raw_headers: list[tuple[bytes, bytes]] = []
         self.fed = 0  # bytes given to the current parser before the piece being fed
         self.msg_start = -1  # offset (in the current parser's bytes) of the current message
-        # The last piece fed (or its last 3 bytes and before) while a HEAD response may be due
-        # (`_feed_piece`): where the head of a HEAD response ends, if it began in that piece.
+        # The last piece fed by `_feed_piece` (or its last 3 bytes and before): where the head of a
+        # HEAD response ends, if it began in that piece. (HttpAnalyzer's in-line feed does not
+        # keep it: it runs only on a `plain` side, where no HEAD response is due.)
         self.last = b""
         self.skip_body = False
         self.upgraded = False
-        # `feed`'s usual case applies (see `set_plain`).
+        # The usual case applies: a synced side fed whole pieces, which HttpAnalyzer.process_batch
+        # writes out in line (see `set_plain`).
         self.plain = True
         # llhttp hands body bytes to `on_body`, once per chunk: a bound list.append costs a
         # fraction of a Python method call. The pieces go to the message (`flush_body`) when
@@ -213,22 +215,9 @@ class Http1Side:
     def feed(self, data: bytes, ts: int, out: list[object]) -> None:
         self.ts = ts
         self.out = out
-        parser = self.parser
-        if parser is not None and self.plain:
-            # The usual case, in line: a synced parser, no HEAD response to stop after (also
-            # written out in HttpAnalyzer.process_batch, its caller per TLS call).
-            try:
-                parser.feed_data(data)
-            except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
-                self.feed_failed(data, exc)
-                return
-            if self.body_parts:
-                self.took_body(ts)
-            self.fed += len(data)
-            return
         if self.upgraded:
             return
-        if parser is None:
+        if self.parser is None:
             data = self._find_start(data)
             if not data:
                 return
