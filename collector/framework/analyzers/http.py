@@ -30,7 +30,7 @@ from httptools import HttpParserError, HttpParserUpgrade
 
 from ..core.analyzer import Analyzer
 from ..core.construct import constructor
-from ..core.events import Event, HttpExchange, SseMessage, TlsClose, TlsData
+from ..core.events import Event, HttpExchange, SseMessage, TlsClose, TlsData, new_event
 from ..protocols.content_encoding import DEFAULT_MAX_DECODED
 from ..protocols.detect import HttpStream
 from ..protocols.http1 import FLUSH_RECORDS
@@ -255,7 +255,7 @@ class HttpAnalyzer(Analyzer):
                 self.sse_events += 1
             else:
                 continue
-            out.append(_new_event({"timestamp_ns": ts, "source": SOURCE, "pid": c.pid, "tid": c.tid, "comm": c.comm, "payload": payload}))
+            out.append(new_event({"timestamp_ns": ts, "source": SOURCE, "pid": c.pid, "tid": c.tid, "comm": c.comm, "payload": payload}))
 
 
 def _body(msg: HttpMessage | None) -> tuple[bytes, int, str, bool]:
@@ -266,7 +266,6 @@ def _body(msg: HttpMessage | None) -> tuple[bytes, int, str, bool]:
 
 
 _new_exchange = constructor(HttpExchange)
-_new_event = constructor(Event)
 
 
 def exchange_payload(ex: Exchange, conn: int, peer: str | None = None) -> HttpExchange:

@@ -20,15 +20,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.analyzer import Analyzer
-from ..core.construct import constructor
-from ..core.events import Event, HttpExchange, SseMessage
+from ..core.events import Event, HttpExchange, SseMessage, new_event
 from ..llm import extract
 from ..protocols.message import SseColumns
 
 if TYPE_CHECKING:
     from .http import HttpAnalyzer
 
-_new_event = constructor(Event)
 log = logging.getLogger("collector.analyzers.llm")
 
 Key = tuple[int, int, int | None]
@@ -169,7 +167,7 @@ class LlmAnalyzer(Analyzer):
             return None
         self.stats.calls += 1
         fields = event.__dict__  # the exchange's Event: its values are already typed
-        return _new_event(
+        return new_event(
             {
                 "timestamp_ns": fields["timestamp_ns"],
                 "source": self.source,

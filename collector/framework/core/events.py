@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from .construct import constructor
+
 Direction = Literal["read", "write"]
 Header = tuple[str, str]
 
@@ -282,6 +284,8 @@ class Event(_Model):
 
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+new_event = constructor(Event)
+"""An Event from its six fields, in order, each already of its type (no validation: see construct)."""
 PAYLOAD_TYPES: tuple[type[BaseModel], ...] = (
     ProcessExec,
     ProcessExit,

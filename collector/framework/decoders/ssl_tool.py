@@ -23,7 +23,7 @@ import pybase64
 
 from ..core.construct import constructor
 from ..core.errors import ParseError
-from ..core.events import Event, TlsData
+from ..core.events import Event, TlsData, new_event
 from .base import ToolDecoderBase
 from .base import validate_event as _validate
 from .json import loads
@@ -101,7 +101,6 @@ class _DataLine(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 _decode_data_line = msgspec.json.Decoder(_DataLine).decode
 _DATA_PREFIX = b'{"type":"SSL_DATA",'
-_new_event = constructor(Event)
 _new_tls_data = constructor(TlsData)
 
 
@@ -174,7 +173,7 @@ class SslToolDecoder(ToolDecoderBase):
                 "call_id": s.call_id,
             }
         )
-        return _new_event(
+        return new_event(
             {
                 "timestamp_ns": s.ts_ns + self.offset_ns,
                 "source": self.source,
