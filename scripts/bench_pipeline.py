@@ -18,7 +18,7 @@ Rates are per second of the process's CPU time (`--wall` for wall-clock time): o
 machine that stays meaningful when other work competes for the cores.
 
 Usage: .venv/bin/python scripts/bench_pipeline.py [--small N] [--tls N] [--llm N] [--conns N]
-       [--repeat R] [--only process,tls,llm,rss] [--wall]
+       [--repeat R] [--only process,tls,llm,rss] [--wall] [--baseline REV] [--python PATH]
 """
 
 from __future__ import annotations
@@ -424,6 +424,23 @@ class Baseline:
         return r["n"], r["kinds"], r["seconds"]
 
 
+class Interpreter:
+    """This tree's `collector/` under another Python (`--python`), measured in child processes."""
+
+    def __init__(self, python: str) -> None:
+        self.python = python
+        out = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        self.label = f"python {out}"
+
+    def measure(self, what: str, path: Path, wall: bool) -> tuple[int, dict[str, int], float]:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        cmd = [self.python, __file__, "--child", what, str(path)] + (["--wall"] if wall else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        return r["n"], r["kinds"], r["seconds"]
+
+
 CHILD_MEASURES: dict[str, Callable[[Path], tuple[int, dict[str, int], float]]] = {
     "noop": lambda p: pipeline(p, lambda: [NoOp(), NoOp()]),
     "llm": lambda p: pipeline(p, lambda: tls_analyzers()),
@@ -459,7 +476,10 @@ def report_events(name: str, path: Path, repeat: int, baseline: Baseline | None,
         print(f"  same, at {baseline.label:8s}: {xn / xt:>10,.0f} events/s {size_mb / xt:8.1f} MB/s  ({xt / bt:.2f}x the bare loop)")
 
 
-def report_llm(path: Path, info: dict[str, int], repeat: int, baseline: Baseline | None, wall: bool) -> None:
+def report_llm(
+    path: Path, info: dict[str, int], repeat: int, baseline: Baseline | None, wall: bool,
+    other: Interpreter | None = None,
+) -> None:
     size_mb = path.stat().st_size / 1e6
     plain_mb = info["plaintext"] / 1e6
     ncalls = info["calls"]
@@ -479,6 +499,9 @@ def report_llm(path: Path, info: dict[str, int], repeat: int, baseline: Baseline
             results.setdefault(f"tls_analyzers() at {baseline.label}", []).append(baseline.measure("llm", path, wall))
             chain_only.setdefault(f"tls_analyzers() at {baseline.label}", []).append(
                 baseline.measure("llm-analyzers", path, wall))
+        if other:
+            chain_only.setdefault(f"tls_analyzers() on {other.label}", []).append(
+                other.measure("llm-analyzers", path, wall))
     bn, bt = best(bare)
     print(f"LLM trace: {ncalls:,} streaming calls on {info['connections']:,} connections, {bn:,} sslsniff lines, "
           f"{size_mb:.0f} MB of lines, {plain_mb:.0f} MB of TLS plaintext, best of {repeat}")
@@ -545,6 +568,8 @@ def main() -> None:
     ap.add_argument("--only", default="process,tls,llm,rss")
     ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
     ap.add_argument("--baseline", metavar="REV", help="also measure this git revision's collector/ (child processes)")
+    ap.add_argument("--python", metavar="PATH",
+                    help="also run the LLM analyzers alone under this interpreter (child processes, interleaved)")
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--keep-sse", action="store_true", help=argparse.SUPPRESS)
@@ -559,7 +584,7 @@ def main() -> None:
         child_measure(*args.child)
         return
     only = set(args.only.split(","))
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
+    print(f"python {sys.version.split()[0]} ({sys.executable}), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
           f"rates per second of {'wall-clock' if args.wall else 'CPU'} time")
     with tempfile.TemporaryDirectory() as d:
         baseline = Baseline(args.baseline, d) if args.baseline else None
@@ -576,7 +601,8 @@ def main() -> None:
         if "llm" in only:
             q = Path(d) / "llm.jsonl"
             info = write_llm_trace(q, args.llm)
-            report_llm(q, info, args.repeat, baseline, args.wall)
+            other = Interpreter(args.python) if args.python else None
+            report_llm(q, info, args.repeat, baseline, args.wall, other)
             q.unlink()
         if "rss" in only:
             r = Path(d) / "open.jsonl"
