@@ -402,10 +402,27 @@ def best(runs: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     return min(runs, key=lambda r: r[-1])
 
 
-class Baseline:
+class ChildTree:
+    """A `collector/` package under `root`, measured in child processes run by `python`."""
+
+    python: str
+    root: Path
+    label: str
+
+    def measure(self, what: str, path: Path, wall: bool) -> tuple[int, dict[str, int], float]:
+        env = {**os.environ, "PYTHONPATH": f"{self.root}{os.pathsep}{REPO}"}
+        cmd = [self.python, __file__, "--child", what, str(path)] + (["--wall"] if wall else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=self.root).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        assert r["collector"].startswith(str(self.root)), r
+        return r["n"], r["kinds"], r["seconds"]
+
+
+class Baseline(ChildTree):
     """An older revision's `collector/` package, measured in child processes of this run."""
 
     def __init__(self, rev: str, tmp: str) -> None:
+        self.python = sys.executable
         self.rev = rev
         self.root = Path(tmp) / "baseline"
         self.root.mkdir()
@@ -415,30 +432,16 @@ class Baseline:
         self.label = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True,
                                     capture_output=True, text=True).stdout.strip()
 
-    def measure(self, what: str, path: Path, wall: bool) -> tuple[int, dict[str, int], float]:
-        env = {**os.environ, "PYTHONPATH": f"{self.root}{os.pathsep}{REPO}"}
-        cmd = [sys.executable, __file__, "--child", what, str(path)] + (["--wall"] if wall else [])
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=self.root).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        assert r["collector"].startswith(str(self.root)), r
-        return r["n"], r["kinds"], r["seconds"]
 
-
-class Interpreter:
+class Interpreter(ChildTree):
     """This tree's `collector/` under another Python (`--python`), measured in child processes."""
 
     def __init__(self, python: str) -> None:
         self.python = python
+        self.root = REPO
         out = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"], check=True,
                              capture_output=True, text=True).stdout.strip()
         self.label = f"python {out}"
-
-    def measure(self, what: str, path: Path, wall: bool) -> tuple[int, dict[str, int], float]:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        cmd = [self.python, __file__, "--child", what, str(path)] + (["--wall"] if wall else [])
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        return r["n"], r["kinds"], r["seconds"]
 
 
 CHILD_MEASURES: dict[str, Callable[[Path], tuple[int, dict[str, int], float]]] = {
