@@ -23,12 +23,14 @@ capture. Variants, interleaved round by round in the same run:
              printing pid, len and up to 64 bytes of data (bpftrace's string limit) to a file
   empty      bpftrace with empty uprobe+uretprobe bodies on the same functions: the mechanism's
              own cost (trap in, trap out)
+  ours-idle  (with --idle) `ours` with the consumer and the tool under SCHED_IDLE: does the
+             pipeline's cost leave the traced client if it may only use idle CPU?
 
 Then an agent-like session end to end: an `openai` SDK client making streaming chat calls with
 tool calls to tests/fixtures/llm_server.py and running shell commands (ls, cat, wc, grep) as the
 tools, untraced vs `collector trace --pid P --quiet` vs `collector run --quiet -- agent`.
 
-Usage: .venv/bin/python scripts/bench_ssl.py [--quick] [--reps N] [--only get-4k,...] [--no-agent]
+Usage: .venv/bin/python scripts/bench_ssl.py [--quick] [--reps N] [--only get-4k,...] [--no-agent] [--idle]
 Root, bpftrace, openssl and the built tool (bpf_programs/build/sslsniff) are needed.
 """
 
@@ -397,6 +399,12 @@ def run_variant(env: Env, variant: str, argv: list[str]) -> dict[str, Any]:
     if variant == "untraced":
         w = bc.run_untraced(argv)
         return {"w": w}
+    if variant == "ours-idle":  # the tool inherits the policy at fork
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        try:
+            return run_variant(env, "ours", argv)
+        finally:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     if variant == "ours":
         from collector import SslRunner
 
@@ -489,12 +497,12 @@ def bench_tls(env: Env, sizes: dict[str, tuple[int, int]], kinds: list[str], rep
             results.setdefault((kind, variant), []).append(out)
             w = out["w"]
             extra = ""
-            if variant == "ours":
+            if variant.startswith("ours"):
                 g = out["got"]
                 extra = (
                     f" calls {g['read_calls'] + g['write_calls']}/{w['read_calls'] + w['write_calls']}"
                     f" bytes {g['read_bytes'] + g['write_bytes']}/{w['read_bytes'] + w['write_bytes']}"
-                    f" lost={out['lost']} ({out['lost_bytes']} B)"
+                    f" lost={out['lost']} ({out['lost_bytes']} B) lag={out['lag']:.3f}s"
                 )
             elif variant == "bpftrace":
                 extra = (
@@ -835,6 +843,7 @@ def main() -> int:
     ap.add_argument("--reps", type=int, help="rounds (default 5, quick 2)")
     ap.add_argument("--only", help="comma-separated TLS workloads: " + ",".join(FULL))
     ap.add_argument("--no-agent", action="store_true", help="skip the agent session")
+    ap.add_argument("--idle", action="store_true", help="add the ours-idle variant (SCHED_IDLE)")
     ap.add_argument("--no-tls", action="store_true", help="only the agent session")
     ap.add_argument("--agent-steps", type=int, help="agent steps per run (default 40, quick 5)")
     ap.add_argument("--_server", nargs=2, help=argparse.SUPPRESS)
@@ -858,6 +867,8 @@ def main() -> int:
     reps = args.reps or (2 if args.quick else 5)
     kinds = args.only.split(",") if args.only else list(sizes)
     steps = args.agent_steps or (5 if args.quick else 40)
+    if args.idle:
+        VARIANTS.insert(2, "ours-idle")
     print(f"command: {bc.command_line()}")
     print(f"machine: {bc.machine_line()}")
     print(bc.source_line())
