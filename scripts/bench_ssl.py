@@ -399,13 +399,7 @@ def run_variant(env: Env, variant: str, argv: list[str]) -> dict[str, Any]:
     if variant == "untraced":
         w = bc.run_untraced(argv)
         return {"w": w}
-    if variant == "ours-idle":  # the tool inherits the policy at fork
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        try:
-            return run_variant(env, "ours", argv)
-        finally:
-            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    if variant == "ours":
+    if variant in ("ours", "ours-idle"):
         from collector import SslRunner
 
         got = {"read_calls": 0, "read_bytes": 0, "write_calls": 0, "write_bytes": 0, "truncated": 0}
@@ -419,7 +413,18 @@ def run_variant(env: Env, variant: str, argv: list[str]) -> dict[str, Any]:
                     got[d + "_bytes"] += len(p.data)
                     got["truncated"] += p.truncated
 
-        res = bc.run_with_runner(lambda pid: SslRunner.builder().pid(pid).build(), argv, on_batch)
+        def make_runner(pid: int) -> Any:
+            # called once the workload is spawned, so only the consumer and the tool it forks
+            # run under SCHED_IDLE, never the traced client
+            if variant == "ours-idle":
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return SslRunner.builder().pid(pid).build()
+
+        try:
+            res = bc.run_with_runner(make_runner, argv, on_batch)
+        finally:
+            if variant == "ours-idle":
+                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         bpf_ns = sum(
             p.get("run_time_ns", 0)
             for p in res.tool_summary.get("probes", [])
