@@ -216,13 +216,17 @@ def run_with_runner(
                 tg.start_soon(consume)
                 with anyio.fail_after(start_timeout):
                     await started.wait()
+                # the tool's CPU and wakeups before go (start-up: BTF, maps, verifier, attach)
+                # are left out, as the consumer's are: both figures cover the timed run only
+                tool0 = proc_counters(runner.child.pid)
                 cpu0 = time.process_time()
                 wl.go()
                 res.t_first = wl.t_go
                 res.workload = await anyio.to_thread.run_sync(wl.result)
                 res.t_end = time.perf_counter()
                 done.set()
-                res.extra.update(proc_counters(runner.child.pid))
+                tool1 = proc_counters(runner.child.pid)
+                res.extra.update({k: v - tool0.get(k, 0) for k, v in tool1.items()})
                 res.extra["consumer_cpu_s"] = time.process_time() - cpu0
                 # Graceful stop: SIGINT the tool, keep reading to EOF (events + SUMMARY).
                 runner.child.signal_group(signal.SIGINT)

@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """Python CPU per sslsniff SSL_DATA event: the decoder alone, and SslRunner end to end.
 
-Two modes, each for 64-byte and 16 KiB calls (lines built as the tool writes them):
+Modes, each for 64-byte and 16 KiB calls (lines built as the tool writes them):
 
 - decode: `SslToolDecoder.decode` over pre-built lines in batches of 1024 (no I/O, no framing;
   the cyclic GC off, as its cost depends on what else the process holds);
 - runner: an `SslRunner` (no analyzers) fed the same lines from a file in 256 KiB reads, as it is
-  fed by the tool's pipe: framing, decoding, batching, a consumer that touches each event.
+  fed by the tool's pipe: framing, decoding, batching, a consumer that touches each event;
+- floor (64-byte lines only): the two parts of `decode` no decoder of this design can avoid,
+  apart: parse-64 (the typed msgspec parse of a line plus its base64 payload) and objects-64
+  (building the TlsData and Event of one call from already-parsed values). Their sum is the
+  least CPU one typed pydantic Event per SSL call can cost here (issue 5's budget, BENCHMARKS.md).
 
 Figures are µs of this process's CPU time per event, best of `--repeat` runs. `--baseline DIR`
 also measures, in a child process, the `collector` package found in DIR (e.g. the tree of an older
 commit from `git archive REV collector | tar -x -C DIR`), so both figures come from the same
 minutes of a shared machine (`--rounds K`: the trees alternate K times, best round kept).
 
-Usage: .venv/bin/python scripts/bench_decode.py [--mode decode,runner] [--n N] [--repeat R]
+Usage: .venv/bin/python scripts/bench_decode.py [--mode decode,runner,floor] [--n N] [--repeat R]
        [--baseline DIR] [--rounds K]
 """
 
@@ -91,6 +95,60 @@ def bench_decode(lines: list[bytes], repeat: int) -> float:
     return best / len(lines) * 1e6
 
 
+def bench_floor(lines: list[bytes], repeat: int) -> dict[str, float]:
+    from collector.framework.core.events import new_event
+    from collector.framework.decoders import ssl_tool
+
+    parse = ssl_tool._decode_data_line
+    b64 = ssl_tool._b64decode
+    new_tls_data = ssl_tool._new_tls_data
+    parsed = [parse(line) for line in lines]
+    payloads = [b64(s.data, validate=True) for s in parsed]
+    best = {"parse": float("inf"), "objects": float("inf")}
+    for _ in range(repeat):
+        gc.collect()
+        gc.disable()
+        t0 = time.process_time()
+        for line in lines:
+            b64(parse(line).data, validate=True)
+        t1 = time.process_time()
+        for start in range(0, len(parsed), 1024):
+            out: list[Any] = []
+            for s, data in zip(parsed[start : start + 1024], payloads[start : start + 1024], strict=True):
+                payload = new_tls_data(
+                    {
+                        "kind": "tls_data",
+                        "direction": s.dir,
+                        "conn": s.conn,
+                        "data": data,
+                        "length": s.len,
+                        "truncated": s.truncated,
+                        "fd": s.fd,
+                        "peer": s.peer,
+                        "uid": s.uid,
+                        "func": s.func,
+                        "latency_ns": s.latency_ns,
+                        "call_id": s.call_id,
+                    }
+                )
+                out.append(
+                    new_event(
+                        {
+                            "timestamp_ns": s.ts_ns,
+                            "source": "ssl",
+                            "pid": s.pid,
+                            "tid": s.tid,
+                            "comm": s.comm,
+                            "payload": payload,
+                        }
+                    )
+                )
+        t2 = time.process_time()
+        gc.enable()
+        best = {"parse": min(best["parse"], t1 - t0), "objects": min(best["objects"], t2 - t1)}
+    return {k: v / len(lines) * 1e6 for k, v in best.items()}
+
+
 def bench_runner(path: str, n: int, repeat: int) -> float:
     import anyio
 
@@ -141,6 +199,9 @@ def measure(modes: list[str], n: int, repeat: int, tmp: str) -> dict[str, float]
         lines = make_lines(count, size)
         if "decode" in modes:
             res[f"decode-{size}"] = bench_decode(lines, repeat)
+        if "floor" in modes and size <= 1024:
+            for part, value in bench_floor(lines, repeat).items():
+                res[f"{part}-{size}"] = value
         if "runner" in modes:
             path = os.path.join(tmp, f"ssl-{size}.jsonl")
             with open(path, "wb") as f:
