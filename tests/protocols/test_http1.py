@@ -12,7 +12,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.framework.protocols.http1 import Http1Connection
+from collector.framework.protocols.http1 import CLOSED_AFTER_SSE_EVENT, Http1Connection
 
 from .helpers import chunked, close, events_from, norm, resplit, run, tls
 
@@ -172,6 +172,33 @@ def test_incomplete_on_close() -> None:
     assert len(ex) == 1 and not ex[0].complete and ex[0].response_body == b"012345" and ex[0].error
     ex, _, _ = run(events_from([("write", GET)]))
     assert len(ex) == 1 and not ex[0].complete and ex[0].status is None and ex[0].method == "GET"
+
+
+def test_close_after_a_whole_sse_event_is_told_apart_from_a_cut_event() -> None:
+    """The OpenAI SDK stops reading at `[DONE]` and closes before the body's final chunk."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    events = [b'data: {"a":1}\n\n', b"data: [DONE]\n", b"\n"]  # the blank line in a piece of its own
+    full = chunked(*events)
+    before_end = full[: full.rindex(b"0\r\n")]  # every event, not the last-chunk
+    for sse_opt in (True, False):  # SseMessage Events as they come, or the body split whole
+        ex, _, _ = run(events_from([("write", GET), ("read", head + before_end)]), sse=sse_opt)
+        assert [(e.complete, e.error, e.response_body) for e in ex] == [
+            (False, CLOSED_AFTER_SSE_EVENT, b"".join(events))
+        ], sse_opt
+    # cut inside an event: the plain error
+    cut = chunked(events[0], b"data: [DO")[:-5]
+    ex, _, _ = run(events_from([("write", GET), ("read", head + cut)]))
+    assert [(e.complete, e.error) for e in ex] == [(False, "connection closed")]
+    # whole events, but the capture ended rather than the connection: not known to be closed
+    ex, _, _ = run(events_from([("write", GET), ("read", head + before_end)], closed=False))
+    assert len(ex) == 1 and not ex[0].complete and ex[0].error != CLOSED_AFTER_SSE_EVENT
+    # not an event stream: the plain error
+    plain = head.replace(b"text/event-stream", b"text/plain")
+    ex, _, _ = run(events_from([("write", GET), ("read", plain + before_end)]))
+    assert [(e.complete, e.error) for e in ex] == [(False, "connection closed")]
+    # the whole response: complete, no error
+    ex, _, _ = run(events_from([("write", GET), ("read", head + full)]))
+    assert [(e.complete, e.error) for e in ex] == [(True, "")]
 
 
 def test_mid_stream_join() -> None:

@@ -63,6 +63,31 @@ def _head_end(buf: bytes, start: int) -> int:
     return b + 2
 
 
+CLOSED_AFTER_SSE_EVENT = "connection closed after a whole SSE event, before the end of the response"
+
+
+def _ends_at_sse_event(msg: HttpMessage) -> bool:
+    """An event-stream response whose body read so far ends with a whole SSE event.
+
+    The usual shape of a client that stops reading at its API's last event (the OpenAI SDK at
+    `[DONE]`) and closes the connection before the body's final chunk: the HTTP message never
+    ended, but nothing was cut in the middle of an event. The exchange stays incomplete; its
+    error says which of the two it was.
+    """
+    body = msg.body
+    if body is None or body.truncated or not body.chunks:
+        return False
+    ct = msg.header("content-type")
+    if not ct or ct.split(";", 1)[0].strip().lower() != "text/event-stream":
+        return False
+    tail = b""
+    for chunk in reversed(body.chunks):  # the last 4 bytes, whatever pieces they came in
+        tail = chunk[-4:] + tail
+        if len(tail) >= 4:
+            break
+    return tail.endswith((b"\n\n", b"\r\n\r\n", b"\r\r"))
+
+
 class Http1Side:
     """One direction of the connection, and the httptools protocol object for it."""
 
@@ -495,7 +520,8 @@ class Http1Connection:
                 resp = msg
         if resp is not None:
             req = self.pending.popleft() if self.pending else None
-            self._emit(req, resp, ts, out, complete=resp.complete, error="" if resp.complete else error)
+            why = CLOSED_AFTER_SSE_EVENT if eof and not resp.complete and _ends_at_sse_event(resp) else error
+            self._emit(req, resp, ts, out, complete=resp.complete, error="" if resp.complete else why)
         while self.pending:
             req = self.pending.popleft()
             self._emit(req, None, ts, out, complete=False, error=f"{error} before the response")
