@@ -68,7 +68,8 @@ def summarize(event: Event) -> str:
         return f"TLS close conn={p.conn:#x} ({escape_text(p.func)})"
     if isinstance(p, HttpExchange):
         status = p.status if p.status is not None else "---"
-        flags = "".join([" partial" if p.partial else "", "" if p.complete else " incomplete"])
+        why = f" ({escape_text(p.error, 80)})" if p.error else ""
+        flags = "".join([" partial" if p.partial else "", "" if p.complete else f" incomplete{why}"])
         peer = f" ({escape_text(p.peer, 60)})" if p.peer else ""
         return (
             f"HTTP  {escape_text(p.method)} {escape_text(p.url, 200)}{peer} -> {status} "

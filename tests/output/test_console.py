@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from collector.output.console import format_event
 from collector.output.escape import escape_bytes, escape_text, safe_json_line
-from tests.filters.helpers import ALL, CUSTOM, LLM
+from tests.filters.helpers import ALL, CUSTOM, HTTP, LLM
 
 _CONTROLS = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]] + [
     "\u2028",
@@ -31,6 +31,15 @@ def test_llm_and_custom_lines() -> None:
         and "tools=bash,read_file" in line
     )
     assert '{"a": {"b": 7}, "s": "text"}' in format_event(CUSTOM)
+
+
+def test_an_incomplete_exchange_says_why() -> None:
+    cut = HTTP.model_copy(update={"payload": HTTP.payload.model_copy(update={
+        "complete": False, "error": "connection closed after a whole SSE event\x1b[2J"})})
+    line = format_event(cut)
+    assert line.endswith(" incomplete (connection closed after a whole SSE event\\x1b[2J)"), line
+    whole = HTTP.model_copy(update={"payload": HTTP.payload.model_copy(update={"complete": True})})
+    assert "incomplete" not in format_event(whole)
 
 
 @given(st.text(alphabet=st.sampled_from([*_CONTROLS, "a", "[", "]", "/", "é"]), max_size=40))
