@@ -137,7 +137,7 @@ class TuiState:
         # The newest timestamp (ns), from the last event of each batch (streams are in time order,
         # CombinedRunner reorders within a small window): "now" for lifetimes of running processes.
         self.last_ts = 0
-        self.tls_bytes = 0
+        self._tls_seen = 0  # lengths of the TlsData events that reached the UI
         self.lost = 0
         self.counts: dict[str, int] = {}
         self.tree = ProcessTree(max_exited=max_exited)
@@ -188,6 +188,13 @@ class TuiState:
         for info in self.runners.values():
             if info.state == "running":
                 info.state, info.message = state, message
+
+    @property
+    def tls_bytes(self) -> int:
+        """TLS plaintext captured: the runners' count (which sees the TLS events the HTTP
+        analyzers consume), or the TLS events shown, whichever is more."""
+        from_stats = sum(i.stats.tls_bytes for i in self.runners.values() if i.stats is not None)
+        return max(self._tls_seen, from_stats)
 
     @property
     def parse_errors(self) -> int:
@@ -243,7 +250,7 @@ class TuiState:
         n_tls = seen.get(TlsData, 0)
         if n_tls:
             tls = payloads if n_tls == len(batch) else compress(payloads, map(_IS_TLS, types))
-            self.tls_bytes += sum(map(_LENGTH, tls))
+            self._tls_seen += sum(map(_LENGTH, tls))
         n_open = seen.get(FileOpen, 0)
         if n_open:
             opens = batch if n_open == len(batch) else list(compress(batch, map(_IS_OPEN, types)))
@@ -272,7 +279,7 @@ class TuiState:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         self._to_log([ev])
         if kind == "tls_data":
-            self.tls_bytes += p.length  # type: ignore[union-attr]
+            self._tls_seen += p.length  # type: ignore[union-attr]
         elif kind == "file_open":
             # Counted only: the tree's per-process file lists cost ~1 µs an open, the
             # hottest kind after TLS data; the opens themselves are in the event log.
@@ -387,14 +394,15 @@ class TuiState:
         now = self.clock() if now is None else now
         self.flush_log()
         samples = self._samples
-        samples.append((now, self.events, self.tls_bytes))
+        tls_bytes = self.tls_bytes
+        samples.append((now, self.events, tls_bytes))
         while len(samples) > 2 and now - samples[0][0] > RATE_WINDOW:
             samples.popleft()
         t0, e0, b0 = samples[0]
         dt = now - t0
         if dt >= 0.2:
             self.event_rate = (self.events - e0) / dt
-            self.tls_rate = (self.tls_bytes - b0) / dt
+            self.tls_rate = (tls_bytes - b0) / dt
         elif len(samples) == 1:
             self.event_rate = self.tls_rate = 0.0
         if len(self.files_opened) > 2 * len(self.tree.nodes) + 1000:

@@ -162,6 +162,9 @@ def assert_same_outcomes(lines: list[bytes]) -> SslToolDecoder:
     dec, ref_dec = SslToolDecoder(boot_offset_ns=1_000_000), reference_decoder()
     fast, ref = outcomes(dec, lines), outcomes(ref_dec, lines)
     assert (dec.incomplete_calls, dec.stats) == (ref_dec.incomplete_calls, ref_dec.stats)
+    # the TLS byte count is the length of every TlsData event given, on both paths
+    given = [e for r in fast for e in (r[2] if isinstance(r, tuple) else r)]
+    assert dec.stats.tls_bytes == sum(e.payload.length for e in given if e.kind == "tls_data")
     assert len(fast) == len(ref)
     for f, r in zip(fast, ref, strict=True):
         if isinstance(r, tuple):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
 import pty
 import termios
@@ -39,6 +41,32 @@ async def test_without_a_keyboard_it_ends_with_the_runner(tmp_path: Path) -> Non
     screen = out.getvalue()
     assert "replay s.jsonl" in screen and "claude-sonnet-4-2" in screen
     assert "\x1b[31m" not in screen  # no captured escape reached the terminal
+
+
+async def test_the_header_counts_tls_bytes_the_http_analyzers_consume(tmp_path: Path) -> None:
+    """TlsData events do not reach the UI when the HTTP chain turns them into exchanges; the
+    header's TLS byte count comes from the runner's decoder instead."""
+    from collector import tls_analyzers
+    from collector.tui.fmt import fmt_bytes
+
+    req = b"GET /v1/models HTTP/1.1\r\nHost: h\r\n\r\n"
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"x" * 5000
+    lines = [
+        json.dumps({"type": "SSL_DATA", "ts_ns": 1000 + i, "pid": 7, "tid": 7, "comm": "c",
+                    "dir": d, "conn": 1, "len": len(data), "data": base64.b64encode(data).decode()},
+                   separators=(",", ":"))
+        for i, (d, data) in enumerate([("write", req), ("read", resp)])
+    ]
+    path = tmp_path / "tls.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    runner = ReplayRunner.builder().file(path).analyzers(*tls_analyzers()).build()
+    console, out = recording_console()
+    state = TuiState("t")
+    with anyio.fail_after(10):
+        await run_tui(runner, title="t", console=console, state=state)
+    assert state.counts.get("tls_data", 0) == 0 and state.counts["http_exchange"] == 1
+    assert state.tls_bytes == len(req) + len(resp)
+    assert f"{fmt_bytes(len(req) + len(resp))} (" in out.getvalue()  # the header's "TLS N (rate/s)"
 
 
 class Pty:

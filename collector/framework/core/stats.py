@@ -16,6 +16,9 @@ class RunnerStats:
     lost_events: int = 0
     lost_bytes: int = 0
     analyzer_errors: int = 0
+    # TLS plaintext the decoded SSL calls moved (their lengths, truncated bytes included), counted
+    # before any analyzer: front ends show it even when the HTTP analyzers consume the TLS events
+    tls_bytes: int = 0
     last_parse_error: str = ""
     last_analyzer_error: str = ""
     tool_summary: dict[str, Any] = field(default_factory=dict)

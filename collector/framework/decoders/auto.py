@@ -14,7 +14,7 @@ class AutoDecoder:
 
     def __init__(self, stats: RunnerStats | None = None, boot_offset_ns: int | None = None) -> None:
         self.stats = stats if stats is not None else RunnerStats()
-        self._events = EventJsonDecoder()
+        self._events = EventJsonDecoder(self.stats)
         self._process = ProcessToolDecoder(self.stats, boot_offset_ns)
         self._ssl = SslToolDecoder(self.stats, boot_offset_ns)
         self._ssl_decode = self._ssl.decode

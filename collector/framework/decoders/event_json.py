@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..core.events import Event
+from ..core.events import Event, TlsData
+from ..core.stats import RunnerStats
 
 # pydantic parses and validates the line in one pass (bytes fields from base64), with the model's
 # own validator: what Event.model_validate_json does, minus its Python-level wrapper.
@@ -10,9 +11,16 @@ _validate_json = Event.__pydantic_validator__.validate_json
 
 
 class EventJsonDecoder:
+    def __init__(self, stats: RunnerStats | None = None) -> None:
+        self.stats = stats if stats is not None else RunnerStats()
+
     def decode(self, line: bytes, out: list[Event]) -> None:
         if line.strip():
-            out.append(_validate_json(line))
+            event = _validate_json(line)
+            payload = event.payload
+            if type(payload) is TlsData:  # counted as the sslsniff decoder counts its calls
+                self.stats.tls_bytes += payload.length
+            out.append(event)
 
     def finish(self, out: list[Event]) -> None:
         return None

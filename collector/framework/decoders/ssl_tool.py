@@ -157,13 +157,16 @@ class SslToolDecoder(ToolDecoderBase):
         except (msgspec.DecodeError, ValueError, RecursionError):
             return None
         length = s.len
+        if type(length) is not int:  # absent (UNSET): the data's length
+            length = len(data)
+        self.stats.tls_bytes += length
         payload = _new_tls_data(
             {
                 "kind": "tls_data",
                 "direction": s.dir,
                 "conn": s.conn,
                 "data": data,
-                "length": len(data) if length is _UNSET else length,
+                "length": length,
                 "truncated": s.truncated,
                 "fd": s.fd,
                 "peer": s.peer,
@@ -264,7 +267,9 @@ class SslToolDecoder(ToolDecoderBase):
 
     def _single(self, d: dict[str, Any], ts: int, data: bytes) -> Event:
         length = d.get("len", len(data))
-        return self._event(d, ts, self._payload(d, data, length, d.get("truncated", 0)))
+        event = self._event(d, ts, self._payload(d, data, length, d.get("truncated", 0)))
+        self.stats.tls_bytes += event.payload.length  # type: ignore[union-attr]
+        return event
 
     def _payload(
         self, d: dict[str, Any], data: bytes, length: int, truncated: int
@@ -292,7 +297,9 @@ class SslToolDecoder(ToolDecoderBase):
             self.incomplete_calls += 1
             # Bytes neither captured nor reported truncated by the tool were lost in transit.
             truncated = max(truncated, length - len(data))
-        return self._event(p.first, p.ts_ns, self._payload(p.first, data, length, truncated))
+        event = self._event(p.first, p.ts_ns, self._payload(p.first, data, length, truncated))
+        self.stats.tls_bytes += event.payload.length  # type: ignore[union-attr]
+        return event
 
     def finish(self, out: list[Event]) -> None:
         for tid in list(self._pending):

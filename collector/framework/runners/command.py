@@ -68,7 +68,7 @@ class CommandRunner(SubprocessRunner[CommandConfig]):
 
     def _make_decoder(self) -> Decoder:
         if self.config.parse is None:
-            return EventJsonDecoder()
+            return EventJsonDecoder(self.stats)
         return LineFunctionDecoder(self.config.parse)
 
     def describe(self) -> dict[str, Any]:
