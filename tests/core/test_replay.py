@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from pathlib import Path
 
@@ -95,7 +96,18 @@ async def test_raw_process_tool_lines_replay(tmp_path: Path) -> None:
     assert out[1].payload.exit_code == 3  # type: ignore[union-attr]
     assert out[2].payload.data == b"hello!"  # type: ignore[union-attr]
     assert runner.stats.lost_events == 7
+    assert runner.stats.tls_bytes == 6
     assert out[0].timestamp_ns > 1_600_000_000_000_000_000  # converted from boot time to wall clock
+
+    # the same lines written again with other spacing (json.dumps' default, indentation-free)
+    spaced = tmp_path / "spaced.jsonl"
+    spaced.write_text("".join(json.dumps(json.loads(line)) + "\n" for line in path.read_text().splitlines()))
+    assert spaced.read_text().startswith('{"type": "EXEC", ')
+    again = ReplayRunner.open(spaced)
+    async with again:
+        out2 = [e async for e in again.events()]
+    assert [(e.kind, e.source, e.payload) for e in out2] == [(e.kind, e.source, e.payload) for e in out]
+    assert again.stats.parse_errors == 0 and again.stats.lost_events == 7
 
 
 async def test_stop_interrupts_paced_replay(tmp_path: Path) -> None:
