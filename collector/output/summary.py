@@ -62,6 +62,7 @@ def format_summary(
         f"  lost: {stats.lost_events} events ({stats.lost_bytes} B) in the kernel; "
         f"parse errors: {stats.parse_errors}; oversize lines: {stats.oversize_lines}; "
         f"analyzer errors: {stats.analyzer_errors}; input: {stats.lines} lines, {_size(stats.bytes)}"
+        + (f" ({_size(stats.tls_bytes)} of TLS plaintext)" if stats.tls_bytes else "")
     )
     if stats.last_parse_error:
         lines.append(f"  last parse error: {escape_text(stats.last_parse_error, 200)}")
@@ -69,10 +70,15 @@ def format_summary(
         lines.append(f"  last analyzer error: {escape_text(stats.last_analyzer_error, 200)}")
     probes = stats.tool_summary.get("probes") if stats.tool_summary else None
     if probes:
+        ran = [p for p in probes if p.get("run_cnt", 0)]  # probes that never ran say nothing
+        total_ns = sum(p.get("run_time_ns", 0) for p in ran)
         cost = ", ".join(
-            f"{p.get('name')}: {p.get('run_cnt', 0)} runs, "
-            f"{p.get('run_time_ns', 0) / max(1, p.get('run_cnt', 0)):.0f} ns/run"
-            for p in probes
+            f"{escape_text(str(p.get('name')))} {p['run_cnt']} x "
+            f"{p.get('run_time_ns', 0) / p['run_cnt']:.0f} ns"
+            for p in ran
         )
-        lines.append(f"  probe cost: {cost}")
+        lines.append(
+            f"  probe cost: {total_ns / 1e6:.1f} ms in the kernel over "
+            f"{sum(p['run_cnt'] for p in ran)} runs" + (f" ({cost})" if cost else "")
+        )
     return "\n".join(lines)
