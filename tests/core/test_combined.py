@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import fields
+from pathlib import Path
 
 import anyio
 import pytest
 
-from collector import CommandRunner, Event, ToolStatus
+from collector import CommandRunner, Event, ReplayRunner, RunnerStats, ToolStatus
 from collector.framework.runners.combined import CombinedRunner
 from tests.conftest import emitter_cmd
 
@@ -78,3 +80,21 @@ async def test_stop_stops_every_runner() -> None:
             if seen >= 2:
                 await combined.stop()
     assert a.returncode is not None and b.returncode is not None
+
+
+def test_the_summary_adds_up_every_counter_of_the_parts(tmp_path: Path) -> None:
+    parts = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(b"")
+        parts.append(ReplayRunner.open(path))
+    counters = [f.name for f in fields(RunnerStats) if f.type in (int, "int") and f.name != "events"]
+    assert "tls_bytes" in counters and "lost_bytes" in counters
+    for i, name in enumerate(counters):
+        setattr(parts[0].stats, name, 10 + i)
+        setattr(parts[1].stats, name, 1000 * (i + 1))
+    combined = CombinedRunner.builder().add(parts[0]).add(parts[1]).build()
+    total = combined.summary_stats()
+    assert {n: getattr(total, n) for n in counters} == {
+        n: getattr(parts[0].stats, n) + getattr(parts[1].stats, n) for n in counters
+    }

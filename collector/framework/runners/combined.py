@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Self
 
 import anyio
@@ -197,7 +197,7 @@ class CombinedRunner(Runner[CombinedConfig]):
         total = RunnerStats()
         for runner in self.runners:
             s = runner.stats
-            for name in ("lines", "bytes", "parse_errors", "oversize_lines", "lost_events", "lost_bytes", "analyzer_errors"):
+            for name in _SUMMED:
                 setattr(total, name, getattr(total, name) + getattr(s, name))
             if s.last_parse_error:
                 total.last_parse_error = s.last_parse_error
@@ -209,6 +209,12 @@ class CombinedRunner(Runner[CombinedConfig]):
 
     def describe(self) -> dict[str, Any]:
         return {name: {"state": s.state, "message": s.message} for name, s in self.states.items()}
+
+
+# every int counter of RunnerStats adds up across sub-runners; `events` is this runner's own
+_SUMMED = tuple(
+    f.name for f in fields(RunnerStats) if f.type in (int, "int") and f.name != "events"
+)
 
 
 def _pop_until(heap: list[tuple[int, int, Event]], cutoff: int | None) -> list[Event]:
