@@ -44,7 +44,7 @@ def fmt_count(n: float) -> str:
 
 def fmt_bytes(n: float) -> str:
     n = float(n)
-    for unit, div in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):  # binary units, binary labels
         if abs(n) >= div:
             return f"{n / div:.1f} {unit}"
     return f"{n:.0f} B"
