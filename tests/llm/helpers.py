@@ -310,7 +310,9 @@ def assert_call_matches(call: LlmCall, record: Record, *, conn: int = 1, t0: int
     if with_timestamps:
         n = len(record.sse)
         assert call.duration_ns == (n + 2) * STEP
-        if is_sse(record):
+        if record.status >= 400:
+            assert call.ttft_ns is None  # an error answer has no first token
+        elif is_sse(record):
             first = first_content_index(record)
             assert call.ttft_ns == (None if first is None else (first + 2) * STEP)
         else:

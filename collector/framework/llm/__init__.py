@@ -18,7 +18,8 @@ Field conventions of the LlmCall:
 - usage: the provider's own numbers (OpenAI input counts include cached tokens, Anthropic's
   exclude cache reads and writes).
 - ttft_ns: streaming: first SSE event carrying content minus request start (None when the
-  events carry no timestamps); otherwise response first byte minus request start.
+  events carry no timestamps); otherwise response first byte minus request start. None for an
+  HTTP error status: an error answer has no first token.
 - error / error_type: from an HTTP error status's body, an in-stream error event, or the
   transport; partial: the exchange or the collected events were incomplete.
 """
@@ -112,7 +113,7 @@ def extract(
 
     start = exchange.request_start_ns
     ttft: int | None = None
-    if start:
+    if start and not (exchange.status is not None and exchange.status >= 400):
         if stream and is_sse:
             first = b.first_content_ts
             if first is not None:
