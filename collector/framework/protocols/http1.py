@@ -75,10 +75,7 @@ def _ends_at_sse_event(msg: HttpMessage) -> bool:
     error says which of the two it was.
     """
     body = msg.body
-    if body is None or body.truncated or not body.chunks:
-        return False
-    ct = msg.header("content-type")
-    if not ct or ct.split(";", 1)[0].strip().lower() != "text/event-stream":
+    if body is None or body.truncated or not body.chunks or not msg.is_event_stream():
         return False
     tail = b""
     for chunk in reversed(body.chunks):  # the last 4 bytes, whatever pieces they came in

@@ -119,6 +119,11 @@ class HttpMessage:
                 return v
         return None
 
+    def is_event_stream(self) -> bool:
+        """A `text/event-stream` message (its media type, parameters aside)."""
+        ct = self.header("content-type")
+        return ct is not None and ct.split(";", 1)[0].strip().lower() == "text/event-stream"
+
     def begin_body(self, opts: BodyOptions) -> None:
         """Called when the head is complete: set up decoding / capture / SSE for the body."""
         self.headers_done = True
@@ -132,8 +137,7 @@ class HttpMessage:
                     if self.decoder.error:
                         self.error = self.decoder.error
         if (opts.sse or opts.keep_sse) and not self.is_request:
-            ct = self.header("content-type")
-            if ct and ct.split(";", 1)[0].strip().lower() == "text/event-stream":
+            if self.is_event_stream():
                 self.sse_emit = opts.sse
                 if opts.keep_sse:
                     self.sse_kept = SseColumns()
