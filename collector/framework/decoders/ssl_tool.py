@@ -266,10 +266,7 @@ class SslToolDecoder(ToolDecoderBase):
             out.append(self._complete(pending, lost_tail=False))
 
     def _single(self, d: dict[str, Any], ts: int, data: bytes) -> Event:
-        length = d.get("len", len(data))
-        event = self._event(d, ts, self._payload(d, data, length, d.get("truncated", 0)))
-        self.stats.tls_bytes += event.payload.length  # type: ignore[union-attr]
-        return event
+        return self._data_event(d, ts, data, d.get("len", len(data)), d.get("truncated", 0))
 
     def _payload(
         self, d: dict[str, Any], data: bytes, length: int, truncated: int
@@ -297,7 +294,11 @@ class SslToolDecoder(ToolDecoderBase):
             self.incomplete_calls += 1
             # Bytes neither captured nor reported truncated by the tool were lost in transit.
             truncated = max(truncated, length - len(data))
-        event = self._event(p.first, p.ts_ns, self._payload(p.first, data, length, truncated))
+        return self._data_event(p.first, p.ts_ns, data, length, truncated)
+
+    def _data_event(self, d: dict[str, Any], ts: int, data: bytes, length: int, truncated: int) -> Event:
+        """The validated TlsData Event of one call, its length added to the TLS byte count."""
+        event = self._event(d, ts, self._payload(d, data, length, truncated))
         self.stats.tls_bytes += event.payload.length  # type: ignore[union-attr]
         return event
 
