@@ -181,9 +181,16 @@ def cut(body: bytes, sizes: list[int], same: int) -> list[tuple[bytes, int]]:
     return pieces
 
 
+# The shapes split_body cuts in one pass (every event one `data:` line, or `event:` + `data:`)
+SAME_SHAPE = st.one_of(
+    st.lists(st.tuples(st.sampled_from(DATA_LINES)), max_size=15),
+    st.lists(st.tuples(st.sampled_from(EVENT_LINES), st.sampled_from(DATA_LINES)), max_size=15),
+)
+
+
 @settings(max_examples=400, deadline=None)
 @given(
-    groups=st.lists(GROUPS, max_size=15),
+    groups=st.one_of(st.lists(GROUPS, max_size=15), SAME_SHAPE),
     ending=st.sampled_from([b"\n", b"\r\n", b"\r", "mixed"]),
     bom=st.booleans(),
     tail=st.sampled_from([b"", b"data: unterminated", b"data: half\n", b"\n"]),
@@ -226,6 +233,21 @@ def test_split_body_shapes() -> None:
     assert listed(split_body(crlf, [0], [1])) == (names, datas, [1, 1, 1, 1])
     assert split_body(body.replace(b"\n", b"\r"), [0], [1]) is None  # CR only: the parser's job
     assert split_body(b"", [], []) == ([], [], [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"data: a\r\n\r\ndata: b\rc\r\n\r\n",  # a lone CR ends a line inside the one-pass shape
+        b"data: a\r\n\r\ndata: b\nc\r\n\r\n",  # a lone LF
+        b"event: e\r\ndata: a\r\n\r\nevent: e\r\ndata: b\rc\r\n\r\n",
+        b"event: e\r\ndata: a\r\n\r\nevent: e\nx\r\ndata: b\r\n\r\n",
+        b"data: a\r\n\r\ndata: b\r",  # in the unterminated tail: a lone CR dispatches there
+    ],
+)
+def test_split_body_leaves_a_lone_break_in_a_crlf_body_to_the_parser(body: bytes) -> None:
+    assert split_body(body, [0], [1]) is None
+    assert whole([(body, 1)]) is None
 
 
 def listed(found: tuple[list[str], list[bytes], Sequence[int]] | None) -> tuple[list[str], list[bytes], list[int]] | None:

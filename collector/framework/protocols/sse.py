@@ -21,7 +21,6 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import overload
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
@@ -239,10 +238,6 @@ class SseParser:
 
 
 _NO_MARK = 1 << 62
-_AFTER_DATA = itemgetter(slice(6, None))  # b"data: X" -> b"X"
-_AFTER_EVENT = itemgetter(slice(7, None))  # b"event: E" -> b"E"
-_DATA_PREFIX = itemgetter(slice(0, 6))
-_EVENT_PREFIX = itemgetter(slice(0, 7))
 # The usual events, whole: an optional `event:` line and one `data:` line, then the blank line.
 _USUAL = {
     b"\n": re.compile(rb"((?:event: ?([^\n]*)\n)?data: ?([^\n]*)\n\n)"),
@@ -327,20 +322,22 @@ def split_body(
     if len(body) + 2 >= max_event_size:
         return None  # SseParser would have to cut an event: let it do so
     base = 3 if body[:3] == _BOM else 0
-    if b"\r" not in body:
-        nl = b"\n"
-    elif body.count(b"\r") == body.count(b"\r\n") == body.count(b"\n"):
-        nl = b"\r\n"
-    else:
-        return None
+    # LF endings if there is no CR at all, else CRLF ones if every CR and LF pair up: checked by
+    # `_split_same` on what it splits, else here (single-byte counts scan at ~1 byte/ns: only
+    # for the shapes that need them).
+    nl = b"\n" if b"\r" not in body else b"\r\n"
     sep = nl + nl
     end = body.rfind(sep) + len(sep)  # what follows is an unterminated event: discarded
+    if nl == b"\r\n" and _lone_break(body[end:] if end >= len(sep) else body):
+        return None
     if end < base + len(sep):
         return [], [], []
     usual = _split_same(body, base, end, nl)
     if usual is not None:
         names, datas = usual
         return names, datas, BodyTimes(body, sep, base, len(datas), marks, stamps)
+    if nl == b"\r\n" and _lone_break(body[base:end]):
+        return None
     found = _USUAL[nl].findall(body, base, end)
     if found:
         units, events, values = zip(*found, strict=True)
@@ -355,29 +352,43 @@ def split_body(
     return _split_blocks(body[base:end] if base else body[:end], base, nl, marks, stamps)
 
 
+def _lone_break(text: bytes) -> bool:
+    """Whether `text` has a CR or LF that is not part of a CRLF."""
+    return text.count(b"\r") != text.count(b"\r\n") or text.count(b"\n") != text.count(b"\r\n")
+
+
 def _split_same(body: bytes, base: int, end: int, nl: bytes) -> tuple[list[str], list[bytes]] | None:
     """The most usual bodies, checked and cut with C-level bytes and list methods: every event
-    `data: X`, or every event `event: E` + `data: X`. None otherwise."""
+    `data: X`, or every event `event: E` + `data: X`. None otherwise, and for a CR or LF that is
+    not part of an `nl` anywhere in the body."""
     seg = body[base:end]  # ends with the blank line
     sep = nl + nl
+    crlf = nl == b"\r\n"  # else there is no CR at all
     if seg.startswith(b"data: "):
-        # "data: X1" sep "data: X2" ... sep: one line per event if the only line breaks are
-        # those of the blank lines (2 per event)
+        # "data: X1" sep "data: X2" ... sep: one line per event if no X holds a line break
         datas = seg[6 : -len(sep)].split(sep + b"data: ")
-        if seg.count(nl) == 2 * len(datas):
-            return ["message"] * len(datas), datas
-        return None
+        joined = b"".join(datas)
+        if b"\n" in joined or (crlf and b"\r" in joined):
+            return None
+        return ["message"] * len(datas), datas
     lines = seg.split(nl)  # ends with the blank line: [..., b"", b""]
     if len(lines) % 3 != 1 or any(lines[2::3]):  # else every event two lines
         return None
-    heads = lines[0:-1:3]
-    datas = lines[1::3]
-    n = len(heads)
-    if list(map(_EVENT_PREFIX, heads)).count(b"event: ") != n or list(map(_DATA_PREFIX, datas)).count(b"data: ") != n:
+    if crlf:
+        joined = b"".join(lines)
+        if b"\n" in joined or b"\r" in joined:
+            return None
+    # No line holds a break: nl + prefix is found at line starts only.
+    n = len(lines) // 3
+    heads = nl.join(lines[0:-1:3])
+    if not (heads.startswith(b"event: ") and heads.count(nl + b"event: ") == n - 1):
         return None
-    events = list(map(_AFTER_EVENT, heads))
+    datas_joined = nl.join(lines[1::3])
+    if not (datas_joined.startswith(b"data: ") and datas_joined.count(nl + b"data: ") == n - 1):
+        return None
+    events = heads[7:].split(nl + b"event: ")
     table = {e: e.decode("utf-8", "replace") if e else "message" for e in set(events)}
-    return list(map(table.__getitem__, events)), list(map(_AFTER_DATA, datas))
+    return list(map(table.__getitem__, events)), datas_joined[6:].split(nl + b"data: ")
 
 
 def _split_blocks(
