@@ -137,6 +137,10 @@ class HttpAnalyzer(Analyzer):
         clock = r.clock
         keep_tls = self.keep_tls
         items: list[object] = []  # what the parsers give for one TLS event (usually nothing)
+        # The connection of the previous TLS event: one that follows on it (the usual run of a
+        # response's records) needs no lookup, it is still tracked and the most recent.
+        last_pid = last_conn = -1
+        c: Connection | None = None
         for ev in events:
             # TLS data, once per TLS call: written out here rather than in a method per event,
             # the fields read from the models' __dict__ (pydantic's attribute access is slower).
@@ -144,20 +148,24 @@ class HttpAnalyzer(Analyzer):
             p = fields["payload"]
             if type(p) is not TlsData:
                 self._other(ev, out)
+                last_pid = -1  # it may have ended a connection
                 continue
             if keep_tls:
                 out.append(ev)
             conn, data, direction, truncated, peer = _tls_fields(p.__dict__)
-            key = (fields["pid"], conn)
-            c = conns.get(key)
-            if c is None:
-                c = r.get(key)
-                if len(conns) > r.max_connections:
-                    for old in r.overflow():
-                        self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
-            else:  # r.get, in line
-                conns.move_to_end(key)
-                c.active = clock
+            pid = fields["pid"]
+            if c is None or conn != last_conn or pid != last_pid:
+                key = (pid, conn)
+                c = conns.get(key)
+                if c is None:
+                    c = r.get(key)
+                    if len(conns) > r.max_connections:
+                        for old in r.overflow():
+                            self._close(old, old.last_ts, "evicted (too many connections tracked)", False, out)
+                else:  # r.get, in line
+                    conns.move_to_end(key)
+                    c.active = clock
+                last_pid, last_conn = pid, conn
             c.last = fields  # labels what the connection emits next (tid, comm, time)
             if c.peer is None:
                 c.peer = peer
@@ -179,9 +187,10 @@ class HttpAnalyzer(Analyzer):
                         else:
                             parts = side.body_parts
                             if parts:  # side.took_body(ts), in line (plain: not eager)
-                                marks = side.body_marks
-                                marks.append((len(parts), ts))
-                                if len(marks) >= FLUSH_RECORDS:
+                                ends = side.body_ends
+                                ends.append(len(parts))
+                                side.body_times.append(ts)
+                                if len(ends) >= FLUSH_RECORDS:
                                     side.flush_body()
                             side.fed += len(data)
                     else:

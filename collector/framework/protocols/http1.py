@@ -117,9 +117,11 @@ class Http1Side:
         # fraction of a Python method call. The pieces go to the message (`flush_body`) when
         # it ends or breaks, after each feed if the message wants them at once (`eager`: SSE
         # events emitted as they come), else every FLUSH_RECORDS feeds; meanwhile, after each
-        # feed that left some, `body_marks` notes (how many pieces are held, the feed's time).
+        # feed that left some, `body_ends` and `body_times` note how many pieces were held then
+        # and the feed's time (two flat lists: no tuple per feed).
         self.body_parts: list[bytes] = []
-        self.body_marks: list[tuple[int, int]] = []
+        self.body_ends: list[int] = []
+        self.body_times: list[int] = []
         self.on_body: Callable[[bytes], None] = self.body_parts.append
         self.eager = False
 
@@ -192,22 +194,23 @@ class Http1Side:
     def flush_body(self) -> None:
         """Give the body pieces held so far to the message they belong to; pieces after the last
         noted feed came in the feed under way (at `self.ts`)."""
-        parts, marks = self.body_parts, self.body_marks
+        parts, ends, times = self.body_parts, self.body_ends, self.body_times
         msg = self.msg
         if msg is not None:
-            ends, times = zip(*marks, strict=True) if marks else ((), ())
             msg.add_body_records(parts, ends, times, self.ts, self.out)
         parts.clear()
-        marks.clear()
+        ends.clear()
+        times.clear()
 
     def took_body(self, ts: int) -> None:
         """A feed at `ts` left body pieces held: note them, or flush."""
         if self.eager:
             self.flush_body()
             return
-        marks = self.body_marks
-        marks.append((len(self.body_parts), ts))
-        if len(marks) >= FLUSH_RECORDS:
+        ends = self.body_ends
+        ends.append(len(self.body_parts))
+        self.body_times.append(ts)
+        if len(ends) >= FLUSH_RECORDS:
             self.flush_body()
 
     def on_message_complete(self) -> None:
