@@ -303,6 +303,42 @@ class GenerateContent(WireFormat):
                 except TYPED_FAIL:
                     pass
                 else:
+                    # Most chunks: text parts of candidate 0 alone, after the first (ids known):
+                    # `_typed_chunk` in line, for that case only.
+                    candidates = typed.candidates
+                    usage = typed.usageMetadata
+                    if (
+                        candidates is not None
+                        and len(candidates) == 1
+                        and b.response_model
+                        and b.response_id
+                        and typed.error is None
+                        and typed.type is None
+                        and typed.response_id is None
+                        and typed.model_version is None
+                        and typed.promptFeedback is None
+                        and typed.prompt_feedback is None
+                        and typed.usage_metadata is None
+                    ):
+                        candidate = candidates[0]
+                        content = candidate.content
+                        parts = content.parts if content is not None else None
+                        if (
+                            candidate.index == 0
+                            and candidate.finish_reason is None
+                            and candidate.finishReason is None
+                            and parts is not None
+                            and len(parts) == 1
+                            and (usage is None or usage == last)
+                        ):
+                            part = parts[0]
+                            text = part.text
+                            if part.functionCall is None and part.function_call is None:
+                                if text:  # b.add_text / b.add_thinking(text, ts), in line
+                                    (b.thinking if part.thought else b.text).append(text)
+                                    if ts is not None and b.first_content_ts is None:
+                                        b.first_content_ts = ts
+                                continue
                     if _typed_chunk(typed, ts, b):
                         usage = typed.usageMetadata
                         if usage is not None and usage != last:

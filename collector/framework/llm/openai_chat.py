@@ -179,6 +179,7 @@ class ChatCompletions(WireFormat):
 
     def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         decode = _CHUNK.decode
+        texts = b.text
         for _event, raw, ts in items:
             if type(raw) is bytes and len(raw) < TYPED_MAX:
                 try:
@@ -186,6 +187,37 @@ class ChatCompletions(WireFormat):
                 except TYPED_FAIL:
                     pass
                 else:
+                    # Most chunks: one choice whose delta has text alone, after the first (ids
+                    # known): `_typed_chunk` in line, for that case only.
+                    choices = chunk.choices
+                    if (
+                        choices is not None
+                        and len(choices) == 1
+                        and b.response_model
+                        and b.response_id
+                        and chunk.error is None
+                        and chunk.type is None
+                        and not chunk.usage
+                    ):
+                        choice = choices[0]
+                        delta = choice.delta
+                        if (
+                            choice.index == 0
+                            and delta is not None
+                            and delta.tool_calls is None
+                            and delta.function_call is None
+                            and delta.refusal is None
+                            and delta.reasoning_content is None
+                            and delta.reasoning is None
+                        ):
+                            text = delta.content
+                            if text:  # b.add_text(text, ts), in line
+                                texts.append(text)
+                                if ts is not None and b.first_content_ts is None:
+                                    b.first_content_ts = ts
+                            if choice.finish_reason:
+                                b.stop_reason = choice.finish_reason
+                            continue
                     if _typed_chunk(chunk, ts, b):
                         continue
             self._read_event(raw, ts, b)
