@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.events import Event, HttpExchange, LlmCall, SseMessage
-from ..protocols.message import SseColumns
-from ._common import CallBuilder, SseItem, error_of, header, loads, parse_sse_body, to_items
+from ..protocols.message import SseColumns, header_index
+from ._common import CallBuilder, SseItem, error_of, loads, parse_sse_body, to_items
 from .detect import FORMATS, detect, host_of
 
 __all__ = ["FORMATS", "SseItem", "detect", "extract", "parse_sse_body"]
@@ -63,7 +63,8 @@ def extract(
         return None
     fields = fmt.request_fields(exchange, req)
     items, when = to_items(sse)
-    ctype = header(exchange.response_headers, "content-type").lower()
+    response_headers = header_index(exchange.response_headers)
+    ctype = response_headers.get("content-type", "").lower()
     is_sse = "text/event-stream" in ctype or bool(items)
     stream = fmt.is_stream(exchange, req) or is_sse
     body_whole = bool(exchange.response_body) and not exchange.response_body_truncated
@@ -124,9 +125,10 @@ def extract(
             ttft = max(0, exchange.response_first_byte_ns - start)
     duration = max(0, exchange.end_ns - start) if start and exchange.end_ns else 0
     request_id = (
-        header(exchange.response_headers, "x-request-id")
-        or header(exchange.response_headers, "request-id")
-        or header(exchange.response_headers, "x-goog-request-id")
+        response_headers.get("x-request-id")
+        or response_headers.get("request-id")
+        or response_headers.get("x-goog-request-id")
+        or ""
     )
     return b.build(
         provider=fmt.provider,

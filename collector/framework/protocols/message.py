@@ -34,6 +34,11 @@ def header_text(b: bytes) -> str:
         return b.decode("utf-8", "replace")
 
 
+def header_index(headers: list[Header]) -> dict[str, str]:
+    """Lowercase header name -> its first value: one pass for any number of lookups."""
+    return {k.lower(): v for k, v in reversed(headers)}
+
+
 @dataclass(slots=True)
 class BodyOptions:
     """How bodies are handled.
@@ -110,14 +115,15 @@ class HttpMessage:
     sse_marks: list[int] | None = None
     sse_stamps: list[int] | None = None
     sse_last_ts: int = -1
+    # `header`'s index: the headers list it was built from, and lowercase name -> first value.
+    _index: tuple[list[Header], dict[str, str]] | None = field(default=None, init=False, repr=False)
 
     def header(self, name: str) -> str | None:
         """First value of a header (case-insensitive)."""
-        name = name.lower()
-        for k, v in self.headers:
-            if k.lower() == name:
-                return v
-        return None
+        index = self._index
+        if index is None or index[0] is not self.headers:
+            index = self._index = (self.headers, header_index(self.headers))
+        return index[1].get(name.lower())
 
     def is_event_stream(self) -> bool:
         """A `text/event-stream` message (its media type, parameters aside)."""
@@ -193,12 +199,17 @@ class HttpMessage:
         the usual case, a plain body or an event stream split whole at its end that still fits
         its limit; else piece by piece."""
         body = self.body
-        n = sum(map(len, pieces))
+        marks = self.sse_marks
+        offsets: list[int] | None = None
+        if body is not None and marks is not None:  # one pass over the pieces for both
+            offsets = list(accumulate(map(len, pieces), initial=body.size))
+            n = offsets[-1] - body.size
+        else:
+            n = sum(map(len, pieces))
         if body is None:
             self.wire_size += n
             return
         size = body.size + n
-        marks = self.sse_marks
         if (
             self.decoder is not None
             or self.sse is not None
@@ -219,8 +230,7 @@ class HttpMessage:
             # gives the same offset as the next one: the later mark of equal ones is the one
             # found for an offset, see sse.BodyTimes).
             stamps = self.sse_stamps
-            assert stamps is not None
-            offsets = list(accumulate(map(len, pieces), initial=body.size))
+            assert stamps is not None and offsets is not None
             marks += map(offsets.__getitem__, (0, *ends))
             stamps += times
             stamps.append(ts)
