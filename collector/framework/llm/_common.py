@@ -133,7 +133,8 @@ bytes, so whatever orjson rejects for depth never reaches them."""
 TYPED_FAIL = (msgspec.DecodeError, ValueError, RecursionError)
 """What a typed decoder raises for data it does not take (invalid UTF-8: UnicodeDecodeError)."""
 
-# The typed decoders (msgspec Structs in openai_chat, anthropic, gemini) read the usual streamed
+# The typed decoders (msgspec Structs in openai_chat, anthropic, gemini; `gc=False`: decoded JSON
+# holds no reference cycle, so the collector need not track them) read the usual streamed
 # events; whatever they reject or do not handle goes to the dict walk over orjson's result, so
 # both give the same. Known difference: a number beyond the range of a double (`1e999`, valid
 # JSON) in a field the reader does not use. orjson rejects the whole data, so the dict walk drops

@@ -39,14 +39,14 @@ _TOOL_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
 # int64 is rejected: orjson makes it a float.)
 
 
-class _Delta(msgspec.Struct):
+class _Delta(msgspec.Struct, gc=False):
     type: str | None = None
     text: str | None = None
     thinking: str | None = None
     partial_json: str | None = None
 
 
-class _Event(msgspec.Struct):
+class _Event(msgspec.Struct, gc=False):
     type: str | None = None
     index: Int64 | None = None
     delta: _Delta | None = None

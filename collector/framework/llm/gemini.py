@@ -38,25 +38,25 @@ _PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 # rejected: orjson makes it a float.)
 
 
-class _Part(msgspec.Struct):
+class _Part(msgspec.Struct, gc=False):
     text: str | None = None
     thought: bool | None = None
     functionCall: Any = None
     function_call: Any = None
 
 
-class _Content(msgspec.Struct):
+class _Content(msgspec.Struct, gc=False):
     parts: list[_Part] | None = None
 
 
-class _Candidate(msgspec.Struct):
+class _Candidate(msgspec.Struct, gc=False):
     index: Int64 = 0
     content: _Content | None = None
     finishReason: str | None = None
     finish_reason: Any = None
 
 
-class _Usage(msgspec.Struct):
+class _Usage(msgspec.Struct, gc=False):
     promptTokenCount: Int64 | None = None
     candidatesTokenCount: Int64 | None = None
     cachedContentTokenCount: Int64 | None = None
@@ -67,7 +67,7 @@ class _Usage(msgspec.Struct):
     thoughts_token_count: Any = None
 
 
-class _Chunk(msgspec.Struct):
+class _Chunk(msgspec.Struct, gc=False):
     candidates: list[_Candidate] | None = None
     usageMetadata: _Usage | None = None
     modelVersion: str | None = None
