@@ -28,7 +28,9 @@ import base64
 import json
 import os
 import random
+import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -561,6 +563,66 @@ def report_rss(path: Path, info: dict[str, int], baseline: Baseline | None) -> N
               f"+{(r['peak_kib'] - r['base_kib']) / 1024:.1f} MiB), {r['calls']:,} calls in {r['seconds']:.2f} s")
 
 
+# --- instruction counts (callgrind) -----------------------------------------------------------
+
+
+def count_child(mode: str, path: str) -> None:
+    """Run under callgrind: decode `path` batch by batch and, for mode "chain", run
+    tls_analyzers() over each batch. "chain" minus "decode" is the analyzers' count."""
+    decoder = AutoDecoder(RunnerStats())
+    chain = AnalyzerChain(tls_analyzers(), strict=True) if mode == "chain" else None
+    calls = 0
+    with gc_like_runner():
+        for batch in line_batches(Path(path), 1024):
+            events: list[Event] = []
+            for line in batch:
+                decoder.decode(line, events)
+            if chain is not None:
+                calls += sum(ev.payload.kind == "llm_call" for ev in chain.process(events))
+        if chain is not None:
+            calls += sum(ev.payload.kind == "llm_call" for ev in chain.finish())
+    print(json.dumps({"calls": calls}))
+
+
+def start_count(tree: ChildTree | None, mode: str, path: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # str hashes, so dict layouts, the same every run
+    if tree is not None:
+        env["PYTHONPATH"] = f"{tree.root}{os.pathsep}{REPO}"
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+           sys.executable, __file__, "--count-child", mode, str(path)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=tree.root if tree is not None else REPO)
+
+
+def collected(proc: subprocess.Popen[str]) -> tuple[int, int]:
+    """(instructions, LLM calls emitted) of a `start_count` run."""
+    out, err = proc.communicate()
+    found = re.search(r"Collected : (\d+)", err)
+    if proc.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind run failed ({proc.returncode}): {err[-2000:]}")
+    return int(found.group(1)), json.loads(out.strip().splitlines()[-1])["calls"]
+
+
+def report_instructions(path: Path, info: dict[str, int], baseline: Baseline | None) -> None:
+    """Instructions the analyzers execute per call: a count, not a time, so the same on a noisy
+    host run after run (it does not see cache misses: times still decide, side by side)."""
+    if shutil.which("valgrind") is None:
+        print("Instructions: valgrind is not installed (apt-get install valgrind); skipped")
+        return
+    trees: list[tuple[str, ChildTree | None]] = [("tls_analyzers()", None)]
+    if baseline:
+        trees.append((f"tls_analyzers() at {baseline.label}", baseline))
+    runs = [(name, start_count(tree, "chain", path), start_count(tree, "decode", path)) for name, tree in trees]
+    print(f"Instructions (callgrind, PYTHONHASHSEED=0): {info['calls']:,} streaming calls, "
+          f"{info['plaintext'] / 1e6:.1f} MB of TLS plaintext, analyzers alone (decoding subtracted)")
+    for name, chain, decode in runs:
+        total, calls = collected(chain)
+        assert calls == info["calls"], (name, calls)
+        n = total - collected(decode)[0]
+        print(f"  {name:29s}: {n / info['calls'] / 1e6:6.3f} M instructions per call, "
+              f"{n / info['plaintext']:6.1f} per byte of plaintext")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--small", type=int, default=1_000_000, help="process-like events")
@@ -568,12 +630,16 @@ def main() -> None:
     ap.add_argument("--llm", type=int, default=10_000, help="streaming LLM calls")
     ap.add_argument("--conns", type=int, default=1_000, help="connections open at once (RSS)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per variant; the best is reported")
-    ap.add_argument("--only", default="process,tls,llm,rss")
+    ap.add_argument("--only", default="process,tls,llm,rss",
+                    help="comma-separated: process, tls, llm, rss, instructions (callgrind; not by default)")
     ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
     ap.add_argument("--baseline", metavar="REV", help="also measure this git revision's collector/ (child processes)")
     ap.add_argument("--python", metavar="PATH",
                     help="also run the LLM analyzers alone under this interpreter (child processes, interleaved)")
+    ap.add_argument("--instr-calls", type=int, default=300,
+                    help="streaming LLM calls of the trace counted under callgrind (--only instructions)")
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
+    ap.add_argument("--count-child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--keep-sse", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -585,6 +651,9 @@ def main() -> None:
         return
     if args.child:
         child_measure(*args.child)
+        return
+    if args.count_child:
+        count_child(*args.count_child)
         return
     only = set(args.only.split(","))
     print(f"python {sys.version.split()[0]} ({sys.executable}), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
@@ -606,6 +675,11 @@ def main() -> None:
             info = write_llm_trace(q, args.llm)
             other = Interpreter(args.python) if args.python else None
             report_llm(q, info, args.repeat, baseline, args.wall, other)
+            q.unlink()
+        if "instructions" in only:
+            q = Path(d) / "llm-small.jsonl"
+            info = write_llm_trace(q, args.instr_calls)
+            report_instructions(q, info, baseline)
             q.unlink()
         if "rss" in only:
             r = Path(d) / "open.jsonl"
