@@ -435,6 +435,17 @@ class Baseline(ChildTree):
                                     capture_output=True, text=True).stdout.strip()
 
 
+class ThisTree(ChildTree):
+    """This tree's `collector/` under this Python, measured in child processes: a process that
+    has only imported and read the trace, as the baseline's, rather than this one after it wrote
+    the trace and ran the other variants (which measured ~15-25 % slower per call, session 7)."""
+
+    def __init__(self) -> None:
+        self.python = sys.executable
+        self.root = REPO
+        self.label = "this tree"
+
+
 class Interpreter(ChildTree):
     """This tree's `collector/` under another Python (`--python`), measured in child processes."""
 
@@ -451,6 +462,7 @@ CHILD_MEASURES: dict[str, Callable[[Path], tuple[int, dict[str, int], float]]] =
     "llm": lambda p: pipeline(p, lambda: tls_analyzers()),
     "llm-keep-sse": lambda p: pipeline(p, lambda: tls_analyzers(keep_sse=True)),
     "llm-analyzers": lambda p: analyzers_only(p, lambda: tls_analyzers()),
+    "llm-analyzers-keep-sse": lambda p: analyzers_only(p, lambda: tls_analyzers(keep_sse=True)),
 }
 
 
@@ -494,12 +506,15 @@ def report_llm(
     }
     results: dict[str, list[tuple[int, dict[str, int], float]]] = {k: [] for k in variants}
     chain_only: dict[str, list[tuple[int, dict[str, int], float]]] = {k: [] for k in variants}
+    alone = {"tls_analyzers()": "llm-analyzers", "tls_analyzers(keep_sse=True)": "llm-analyzers-keep-sse"}
+    here = ThisTree()
     bare = []
     for _ in range(repeat):
         bare.append(bare_loop(path))
         for name, make in variants.items():
             results[name].append(pipeline(path, make))
-            chain_only[name].append(analyzers_only(path, make))
+        for name, what in alone.items():
+            chain_only[name].append(here.measure(what, path, wall))
         if baseline:
             results.setdefault(f"tls_analyzers() at {baseline.label}", []).append(baseline.measure("llm", path, wall))
             chain_only.setdefault(f"tls_analyzers() at {baseline.label}", []).append(
@@ -518,7 +533,7 @@ def report_llm(
         extra = f", {kinds['sse_event']:,} SseMessage events" if kinds.get("sse_event") else ""
         print(f"  {name:29s}: {calls / t:>9,.0f} calls/s  {plain_mb / t:7.1f} MB/s plaintext  "
               f"({t:.2f} s, {t / bt:.1f}x the bare loop{extra})")
-    print("  analyzers alone (TlsData Events decoded beforehand, untimed):")
+    print("  analyzers alone (a fresh child process each run; TlsData Events decoded beforehand, untimed):")
     for name, runs in chain_only.items():
         _, kinds, t = best(runs)
         calls = kinds.get("llm_call", 0)
