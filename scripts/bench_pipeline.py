@@ -14,11 +14,15 @@ trust the ratios within one run more than absolute figures):
   MB/s of TLS plaintext; then the peak RSS of a fresh process replaying a trace in which 1,000
   connections are all open and mid-stream before any finishes.
 
+`--only instructions` (not run by default; needs valgrind): the analyzers' instructions per call
+over a small trace under callgrind, a count that repeats run after run where times do not.
+
 Rates are per second of the process's CPU time (`--wall` for wall-clock time): on a shared
 machine that stays meaningful when other work competes for the cores.
 
 Usage: .venv/bin/python scripts/bench_pipeline.py [--small N] [--tls N] [--llm N] [--conns N]
-       [--repeat R] [--only process,tls,llm,rss] [--wall] [--baseline REV] [--python PATH]
+       [--repeat R] [--only process,tls,llm,rss,instructions] [--instr-calls N] [--wall]
+       [--baseline REV] [--python PATH]
 """
 
 from __future__ import annotations
