@@ -105,7 +105,7 @@ WORDS = ("the of and to in is that for it as with was on be by this are from at 
          "function return value request stream token model agent tool result error cache file "
          "résumé naïve café — ✓ 東京 данные").split()
 
-TOOLS_OPENAI = [
+TOOLS_OPENAI: list[dict[str, Any]] = [
     {"type": "function", "function": {"name": "read_file", "description": "Read a file of the workspace.",
      "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "max_lines": {"type": "integer"}},
                     "required": ["path"]}}},
