@@ -8,7 +8,7 @@ import time
 import anyio
 import pytest
 
-from collector import CommandRunner, ConfigError, Event, RunnerError, ToolNotFoundError
+from collector import CommandRunner, ConfigError, Event, RunnerError, TlsData, ToolNotFoundError
 from tests.conftest import children_of, emitter_cmd, process_exists
 
 pytestmark = pytest.mark.usefixtures("no_leftover_children")
@@ -141,3 +141,19 @@ async def test_stderr_tail_is_kept() -> None:
     runner = runner_for("exit0", 1)
     await collect(runner)
     assert "wrote 1 lines" in runner.stderr_tail()
+
+
+async def test_a_custom_line_function_counts_the_tls_plaintext_it_yields() -> None:
+    """`CommandRunner.parse(fn)`: TlsData events from the user's function are counted in
+    `stats.tls_bytes` as the tool decoders count theirs (the TUI header and summary read it)."""
+
+    def parse(line: bytes) -> list[Event]:
+        n = int(line)
+        data = b"x" * n
+        tls = Event(timestamp_ns=n, source="mine", payload=TlsData(direction="read", conn=1, data=data, length=n))
+        return [tls, Event(timestamp_ns=n, source="mine", payload=TlsData(direction="write", conn=1, data=b"", length=0))]
+
+    runner = CommandRunner.builder().command(["printf", "3\\n40\\n500\\n"]).parse(parse).build()
+    events = await collect(runner)
+    assert len(events) == 6
+    assert runner.stats.tls_bytes == 543

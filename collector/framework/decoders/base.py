@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from ..core.events import Event
+from ..core.events import Event, TlsData
 from ..core.stats import RunnerStats
 
 # Each Event is validated whole, from one nested dict, by the model's own validator: the same
@@ -26,17 +26,25 @@ class Decoder(Protocol):
 class LineFunctionDecoder:
     """Adapts a user function `line -> Event | Iterable[Event] | None` to the Decoder protocol."""
 
-    def __init__(self, fn: Callable[[bytes], Event | Iterable[Event] | None]) -> None:
+    def __init__(
+        self, fn: Callable[[bytes], Event | Iterable[Event] | None], stats: RunnerStats | None = None
+    ) -> None:
         self._fn = fn
+        self.stats = stats if stats is not None else RunnerStats()
 
     def decode(self, line: bytes, out: list[Event]) -> None:
         result = self._fn(line)
         if result is None:
             return
+        start = len(out)
         if isinstance(result, Event):
             out.append(result)
         else:
             out.extend(result)
+        for event in out[start:]:  # TLS plaintext counted as the tool decoders count it
+            payload = event.payload
+            if type(payload) is TlsData:
+                self.stats.tls_bytes += payload.length
 
     def finish(self, out: list[Event]) -> None:
         return None

@@ -69,7 +69,7 @@ class CommandRunner(SubprocessRunner[CommandConfig]):
     def _make_decoder(self) -> Decoder:
         if self.config.parse is None:
             return EventJsonDecoder(self.stats)
-        return LineFunctionDecoder(self.config.parse)
+        return LineFunctionDecoder(self.config.parse, self.stats)
 
     def describe(self) -> dict[str, Any]:
         return {"command": self.command(), "source": self.name}
