@@ -13,6 +13,14 @@ from ..core.stats import RunnerStats
 validate_event: Callable[[dict[str, Any]], Event] = Event.__pydantic_validator__.validate_python
 
 
+def count_tls_bytes(stats: RunnerStats, event: Event) -> None:
+    """Add a TlsData Event's call length to `stats.tls_bytes`, as the sslsniff decoder counts
+    the calls it decodes (for decoders handed Events already made)."""
+    payload = event.payload
+    if type(payload) is TlsData:
+        stats.tls_bytes += payload.length
+
+
 class Decoder(Protocol):
     def decode(self, line: bytes, out: list[Event]) -> None:
         """Append the Events of one line (maybe none) to `out`; raise on a malformed line."""
@@ -41,10 +49,8 @@ class LineFunctionDecoder:
             out.append(result)
         else:
             out.extend(result)
-        for event in out[start:]:  # TLS plaintext counted as the tool decoders count it
-            payload = event.payload
-            if type(payload) is TlsData:
-                self.stats.tls_bytes += payload.length
+        for event in out[start:]:
+            count_tls_bytes(self.stats, event)
 
     def finish(self, out: list[Event]) -> None:
         return None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..core.events import Event, TlsData
+from ..core.events import Event
 from ..core.stats import RunnerStats
+from .base import count_tls_bytes
 
 # pydantic parses and validates the line in one pass (bytes fields from base64), with the model's
 # own validator: what Event.model_validate_json does, minus its Python-level wrapper.
@@ -17,9 +18,7 @@ class EventJsonDecoder:
     def decode(self, line: bytes, out: list[Event]) -> None:
         if line.strip():
             event = _validate_json(line)
-            payload = event.payload
-            if type(payload) is TlsData:  # counted as the sslsniff decoder counts its calls
-                self.stats.tls_bytes += payload.length
+            count_tls_bytes(self.stats, event)
             out.append(event)
 
     def finish(self, out: list[Event]) -> None:

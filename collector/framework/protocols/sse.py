@@ -354,7 +354,8 @@ def split_body(
 
 def _lone_break(text: bytes) -> bool:
     """Whether `text` has a CR or LF that is not part of a CRLF."""
-    return text.count(b"\r") != text.count(b"\r\n") or text.count(b"\n") != text.count(b"\r\n")
+    pairs = text.count(b"\r\n")
+    return text.count(b"\r") != pairs or text.count(b"\n") != pairs
 
 
 def _split_same(body: bytes, base: int, end: int, nl: bytes) -> tuple[list[str], list[bytes]] | None:
