@@ -28,6 +28,7 @@ from ._common import (
     load_data,
     text_of,
 )
+from .shape import EventShape, Shapes
 
 _TOOL_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
 
@@ -53,6 +54,11 @@ class _Event(msgspec.Struct, gc=False):
 
 
 _EVENT = msgspec.json.Decoder(_Event)
+
+
+def _delta_of(obj: _Event) -> _Delta | None:
+    """Where a delta event's text is (for `Shapes.learn`)."""
+    return obj.delta
 
 
 def _typed_delta(obj: _Event, ts: int | None, b: CallBuilder) -> None:
@@ -128,8 +134,18 @@ class Messages(WireFormat):
     def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         blocks: dict[int, str] = {}
         decode = _EVENT.decode
+        shapes = Shapes()
+        shape: EventShape | None = None
         for event, raw, ts in items:
             if type(raw) is bytes and len(raw) < TYPED_MAX:
+                if shape is not None:
+                    text = shape.text(raw)
+                    if text is not None:  # a text or thinking delta, read by its shape
+                        if text:
+                            shape.into.append(text)
+                            if ts is not None and b.first_content_ts is None:
+                                b.first_content_ts = ts
+                        continue
                 try:
                     typed = decode(raw)
                 except TYPED_FAIL:
@@ -137,7 +153,16 @@ class Messages(WireFormat):
                 else:
                     if (typed.type or event) == "content_block_delta":
                         _typed_delta(typed, ts, b)
+                        got = typed.delta
+                        if typed.type and got is not None:
+                            if got.type == "text_delta" and got.text:
+                                shape = shapes.learn(raw, typed, got.text, decode, _delta_of, "text", b.text)
+                            elif got.type == "thinking_delta" and got.thinking:
+                                shape = shapes.learn(
+                                    raw, typed, got.thinking, decode, _delta_of, "thinking", b.thinking
+                                )
                         continue
+            shape = shapes.shape = None  # an event treated otherwise
             obj = load_data(raw)
             if not isinstance(obj, dict):
                 continue

@@ -26,6 +26,7 @@ from ._common import (
     error_of,
     load_data,
 )
+from .shape import EventShape, Shapes
 
 _PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 
@@ -82,6 +83,11 @@ class _Chunk(msgspec.Struct, gc=False):
 
 
 _CHUNK = msgspec.json.Decoder(_Chunk)
+
+
+def _part_of(chunk: _Chunk) -> _Part:
+    """Where the usual chunk's text is (for `Shapes.learn`)."""
+    return chunk.candidates[0].content.parts[0]  # type: ignore[index,union-attr]
 
 
 def _typed_chunk(chunk: _Chunk, ts: int | None, b: CallBuilder) -> bool:
@@ -296,8 +302,18 @@ class GenerateContent(WireFormat):
         # is that usage as read (a dict, or a typed _Usage: the two never compare equal).
         last: Any = None
         decode = _CHUNK.decode
+        shapes = Shapes()
+        shape: EventShape | None = None
         for _event, raw, ts in items:
             if type(raw) is bytes and len(raw) < TYPED_MAX:
+                if shape is not None:
+                    text = shape.text(raw)
+                    if text is not None:  # the usual chunk below, read by its shape
+                        if text:
+                            shape.into.append(text)
+                            if ts is not None and b.first_content_ts is None:
+                                b.first_content_ts = ts
+                        continue
                 try:
                     typed = decode(raw)
                 except TYPED_FAIL:
@@ -335,16 +351,20 @@ class GenerateContent(WireFormat):
                             text = part.text
                             if part.functionCall is None and part.function_call is None:
                                 if text:  # b.add_text / b.add_thinking(text, ts), in line
-                                    (b.thinking if part.thought else b.text).append(text)
+                                    into = b.thinking if part.thought else b.text
+                                    into.append(text)
                                     if ts is not None and b.first_content_ts is None:
                                         b.first_content_ts = ts
+                                    shape = shapes.learn(raw, typed, text, decode, _part_of, "text", into)
                                 continue
+                    shape = shapes.shape = None  # a chunk treated otherwise: the state may differ
                     if _typed_chunk(typed, ts, b):
                         usage = typed.usageMetadata
                         if usage is not None and usage != last:
                             _read_typed_usage(usage, b.usage)
                             last = usage
                         continue
+            shape = shapes.shape = None
             chunk = load_data(raw)
             if not isinstance(chunk, dict):
                 continue

@@ -30,6 +30,7 @@ from ._common import (
     loads,
     text_of,
 )
+from .shape import EventShape, Shapes
 
 _AZURE_DEPLOYMENT = re.compile(r"/deployments/([^/]+)/chat/completions$")
 
@@ -77,6 +78,11 @@ class _Chunk(msgspec.Struct, gc=False):
 
 
 _CHUNK = msgspec.json.Decoder(_Chunk)
+
+
+def _delta_of(chunk: _Chunk) -> _Delta | None:
+    """Where the usual chunk's text is (for `Shapes.learn`)."""
+    return chunk.choices[0].delta  # type: ignore[index]
 
 
 def _typed_chunk(chunk: _Chunk, ts: int | None, b: CallBuilder) -> bool:
@@ -180,8 +186,18 @@ class ChatCompletions(WireFormat):
     def read_stream(self, items: Iterable[SseTuple], b: CallBuilder) -> None:
         decode = _CHUNK.decode
         texts = b.text
+        shapes = Shapes()
+        shape: EventShape | None = None
         for _event, raw, ts in items:
             if type(raw) is bytes and len(raw) < TYPED_MAX:
+                if shape is not None:
+                    text = shape.text(raw)
+                    if text is not None:  # the usual text chunk below, read by its shape
+                        if text:
+                            texts.append(text)
+                            if ts is not None and b.first_content_ts is None:
+                                b.first_content_ts = ts
+                        continue
                 try:
                     chunk = decode(raw)
                 except TYPED_FAIL:
@@ -217,9 +233,13 @@ class ChatCompletions(WireFormat):
                                     b.first_content_ts = ts
                             if choice.finish_reason:
                                 b.stop_reason = choice.finish_reason
+                            elif text:
+                                shape = shapes.learn(raw, chunk, text, decode, _delta_of, "content", texts)
                             continue
                     if _typed_chunk(chunk, ts, b):
+                        shape = shapes.shape = None  # an event treated otherwise: the state may differ
                         continue
+            shape = shapes.shape = None  # an event treated otherwise: the state may differ
             self._read_event(raw, ts, b)
 
     def _read_event(self, raw: bytes | str, ts: int | None, b: CallBuilder) -> None:
