@@ -143,7 +143,7 @@ class Messages(WireFormat):
                     if text is not None:  # a text or thinking delta, read by its shape
                         if text:
                             shape.into.append(text)
-                            if ts is not None and b.first_content_ts is None:
+                            if b.first_content_ts is None and ts is not None:
                                 b.first_content_ts = ts
                         continue
                 try:

@@ -311,7 +311,7 @@ class GenerateContent(WireFormat):
                     if text is not None:  # the usual chunk below, read by its shape
                         if text:
                             shape.into.append(text)
-                            if ts is not None and b.first_content_ts is None:
+                            if b.first_content_ts is None and ts is not None:
                                 b.first_content_ts = ts
                         continue
                 try:

@@ -195,7 +195,7 @@ class ChatCompletions(WireFormat):
                     if text is not None:  # the usual text chunk below, read by its shape
                         if text:
                             texts.append(text)
-                            if ts is not None and b.first_content_ts is None:
+                            if b.first_content_ts is None and ts is not None:
                                 b.first_content_ts = ts
                         continue
                 try:

@@ -5,7 +5,9 @@ The text deltas of one streamed response are the same bytes but for one string: 
 every chunk. An `EventShape` is learned from one such event that a reader decoded: the bytes
 before and after that string. A later event made of the same bytes around a string that needs no
 unescaping is that event with another text, so its text is read with a few byte compares instead
-of a JSON decode (the readers' main cost per event).
+of a JSON decode (the readers' main cost per event). A text with a quote, a backslash (an
+escape) or a character `str.isprintable` refuses (control characters, which JSON does not allow
+raw, and a few others) is decoded as usual.
 
 The shape is verified before use: the learned event with a marker in place of the string must
 decode to the same value with the marker as its text. That makes the bytes around the string a
@@ -15,17 +17,12 @@ string), the token the text's, and every other field independent of it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from ._common import TYPED_FAIL, TYPED_MAX
-
-_PLAIN = re.compile(rb'[^"\\\x00-\x1f]*')
-"""A JSON string's bytes between its quotes that need no unescaping: no quote, backslash or
-control character."""
+from ._common import TYPED_FAIL
 
 _MARKERS = ("zq", "kx")
 
@@ -48,15 +45,27 @@ class EventShape:
 
     def text(self, raw: bytes) -> str | None:
         """The text of `raw` if it is an event of this shape, else None (decode it as usual).
-        Same as the typed decoders: events of `TYPED_MAX` bytes or more are theirs to refuse."""
-        if raw.startswith(self.head) and raw.endswith(self.tail):
-            end = len(raw) - self.tail_len
-            if self.start <= end and len(raw) < TYPED_MAX and _PLAIN.fullmatch(raw, self.start, end):
-                try:
-                    return raw[self.start : end].decode()
-                except UnicodeDecodeError:
-                    return None
+        The caller has checked `len(raw) < TYPED_MAX`, as for the typed decoders."""
+        # Slices compared rather than startswith/endswith, and the checks made on the str:
+        # CPython 3.11 parses those bytes methods' arguments, and tries `in`'s operand as an int
+        # first, at a cost above the compares themselves.
+        start = self.start
+        end = len(raw) - self.tail_len
+        if start <= end and raw[:start] == self.head and raw[end:] == self.tail:
+            try:
+                text = raw[start:end].decode()
+            except UnicodeDecodeError:
+                return None
+            if '"' not in text and "\\" not in text and text.isprintable():  # _plain, in line
+                return text
         return None
+
+
+def _plain(text: str) -> bool:
+    """Whether `text` is written as is between a JSON string's quotes: no quote, no backslash (an
+    escape), no control character (not allowed raw), nor any other character `isprintable`
+    refuses (those are decoded as usual)."""
+    return '"' not in text and "\\" not in text and text.isprintable()
 
 
 class Shapes:
@@ -89,10 +98,9 @@ class Shapes:
             return shape
         if self.probes >= LEARN_MAX:
             return shape
-        plain = text.encode()
-        if not plain or _PLAIN.fullmatch(plain) is None:
+        if not text or not _plain(text):
             return shape
-        token = b'"' + plain + b'"'
+        token = b'"' + text.encode() + b'"'
         at = raw.find(token)
         if at < 0 or raw.find(token, at + 1) >= 0:
             return shape
