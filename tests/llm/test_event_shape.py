@@ -175,3 +175,20 @@ def test_gemini_usage_changes_between_shaped_chunks_are_read(monkeypatch) -> Non
     assert got == _untyped(gemini, stream, "message", monkeypatch)
     # `a` after `b` is read whole again, its usage with it (no longer the last one read)
     assert got["usage"]["input_tokens"] == 9 and got["text"] == ["a"] * 6
+
+
+def test_events_that_differ_elsewhere_too_stop_being_tried(monkeypatch) -> None:
+    """OpenAI's random `obfuscation` padding makes every chunk's bytes differ beyond the text:
+    after a few probes the reader stops learning shapes and decodes each chunk as before."""
+    pads = ["a", "bcd", "ef", "ghij", "k", "lmnop", "q", "rs", "tuv", "w"] * 3
+    stream = [OPENAI[0]] + [
+        _openai(f"t{i}", False).replace(b',"usage":null}', b',"usage":null,"obfuscation":"%s"}' % p.encode())
+        for i, p in enumerate(pads)
+    ]
+    tried: list[bytes] = []
+    real = EventShape.text
+    monkeypatch.setattr(EventShape, "text", lambda self, raw: tried.append(raw) or real(self, raw))
+    got = _read(openai_chat, stream, "message")
+    assert got == _untyped(openai_chat, stream, "message", monkeypatch)
+    assert got["text"] == [f"t{i}" for i in range(len(pads))]
+    assert len(tried) == 4  # one per shape learned (LEARN_MAX), each missed by the next chunk

@@ -96,8 +96,9 @@ class Shapes:
         shape = self.shape
         if shape is not None and raw.startswith(shape.head) and raw.endswith(shape.tail):
             return shape
-        if self.probes >= LEARN_MAX:
-            return shape
+        if self.probes >= LEARN_MAX:  # the events keep changing elsewhere: stop trying shapes
+            self.shape = None
+            return None
         if not text or not _plain(text):
             return shape
         token = b'"' + text.encode() + b'"'
