@@ -33,38 +33,46 @@ def _string(text: str, ascii_only: bool) -> bytes:
     return json.dumps(text, ensure_ascii=ascii_only).encode()
 
 
-def _openai(text: str, ascii_only: bool) -> bytes:
+def _openai(text: str, ascii_only: bool, pad: str | None = None) -> bytes:
+    """A usual chunk; `pad`: OpenAI's random `obfuscation` string, last (ignored by the reader)."""
+    tail = b"" if pad is None else b',"obfuscation":%s' % _string(pad, ascii_only)
     return (
         b'{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o",'
-        b'"choices":[{"index":0,"delta":{"content":%s},"logprobs":null,"finish_reason":null}],"usage":null}'
-        % _string(text, ascii_only)
+        b'"choices":[{"index":0,"delta":{"content":%s},"logprobs":null,"finish_reason":null}],"usage":null%s}'
+        % (_string(text, ascii_only), tail)
     )
 
 
-def _anthropic_text(text: str, ascii_only: bool) -> bytes:
-    return b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%s}}' % _string(text, ascii_only)
+def _anthropic_text(text: str, ascii_only: bool, pad: str | None = None) -> bytes:
+    extra = b"" if pad is None else b',"x":%s' % _string(pad, ascii_only)  # a field nobody reads
+    return b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%s}%s}' % (
+        _string(text, ascii_only),
+        extra,
+    )
 
 
-def _anthropic_thinking(text: str, ascii_only: bool) -> bytes:
+def _anthropic_thinking(text: str, ascii_only: bool, pad: str | None = None) -> bytes:
     return (
         b'{"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":%s}}'
         % _string(text, ascii_only)
     )
 
 
-def _gemini(text: str, ascii_only: bool, thought: bool = False) -> bytes:
+def _gemini(text: str, ascii_only: bool, pad: str | None = None, thought: bool = False) -> bytes:
+    """A usual chunk; `pad`: its responseId, a string last in the chunk that the reader does read."""
     part = b'{"text":%s%s}' % (_string(text, ascii_only), b',"thought":true' if thought else b"")
+    rid = _string("r1" if pad is None else pad, ascii_only)
     return (
         b'{"candidates":[{"content":{"parts":[%s],"role":"model"},"index":0}],'
-        b'"usageMetadata":{"promptTokenCount":9},"modelVersion":"gemini-2.5","responseId":"r1"}' % part
+        b'"usageMetadata":{"promptTokenCount":9},"modelVersion":"gemini-2.5","responseId":%s}' % (part, rid)
     )
 
 
-Usual = Callable[[str, bool], bytes]
+Usual = Callable[[str, bool, "str | None"], bytes]
 CASES: list[tuple[ModuleType, list[Usual], list[bytes], str]] = [
     (openai_chat, [_openai], OPENAI + OPENAI_ODD, "message"),
     (anthropic, [_anthropic_text, _anthropic_thinking], ANTHROPIC + ANTHROPIC_ODD, "content_block_delta"),
-    (gemini, [_gemini, lambda t, a: _gemini(t, a, thought=True)], GEMINI + GEMINI_ODD, "message"),
+    (gemini, [_gemini, lambda t, a, p: _gemini(t, a, p, thought=True)], GEMINI + GEMINI_ODD, "message"),
 ]
 IDS = ["openai_chat", "anthropic", "gemini"]
 
@@ -74,7 +82,7 @@ texts = st.one_of(
 )
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("usual"), st.integers(0, 1), texts, st.booleans()),
+        st.tuples(st.just("usual"), st.integers(0, 1), texts, st.booleans(), st.none() | texts),
         st.tuples(st.just("other"), st.integers(0, 200)),
     ),
     max_size=40,
@@ -88,8 +96,8 @@ def test_reading_by_shape_is_reading_by_decoding(module, usual, others, event, s
     stream: list[bytes] = [others[0]]  # the ids first (OpenAI's role chunk, Anthropic's message_start...)
     for step in steps:
         if step[0] == "usual":
-            _, kind, text, ascii_only = step
-            stream.append(usual[kind % len(usual)](text, ascii_only))
+            _, kind, text, ascii_only, pad = step
+            stream.append(usual[kind % len(usual)](text, ascii_only, pad))
         else:
             stream.append(others[step[1] % len(others)])
     with pytest.MonkeyPatch.context() as m:
@@ -178,17 +186,52 @@ def test_gemini_usage_changes_between_shaped_chunks_are_read(monkeypatch) -> Non
 
 
 def test_events_that_differ_elsewhere_too_stop_being_tried(monkeypatch) -> None:
-    """OpenAI's random `obfuscation` padding makes every chunk's bytes differ beyond the text:
-    after a few probes the reader stops learning shapes and decodes each chunk as before."""
-    pads = ["a", "bcd", "ef", "ghij", "k", "lmnop", "q", "rs", "tuv", "w"] * 3
-    stream = [OPENAI[0]] + [
-        _openai(f"t{i}", False).replace(b',"usage":null}', b',"usage":null,"obfuscation":"%s"}' % p.encode())
-        for i, p in enumerate(pads)
-    ]
+    """Chunks whose `created` changes each time differ before their text: after a few probes
+    the reader stops learning shapes and decodes each chunk as before."""
+    stream = [OPENAI[0]] + [_openai(f"t{i}", False).replace(b'"created":1', b'"created":%d' % i) for i in range(30)]
     tried: list[bytes] = []
     real = EventShape.text
     monkeypatch.setattr(EventShape, "text", lambda self, raw: tried.append(raw) or real(self, raw))
     got = _read(openai_chat, stream, "message")
     assert got == _untyped(openai_chat, stream, "message", monkeypatch)
-    assert got["text"] == [f"t{i}" for i in range(len(pads))]
+    assert got["text"] == [f"t{i}" for i in range(30)]
     assert len(tried) == 4  # one per shape learned (LEARN_MAX), each missed by the next chunk
+
+
+def test_a_random_padding_last_is_read_by_a_padded_shape(monkeypatch) -> None:
+    """OpenAI's `obfuscation` string (random, last in each chunk, not read): once a second chunk
+    shows it changing, the chunks are read around both strings."""
+    pads = ["a", "bcd", "ef", "ghij", "k", "lmnop", "q", "rs", "tuv", "w"] * 3
+    stream = [OPENAI[0]] + [_openai(f"t{i}", False, pad) for i, pad in enumerate(pads)]
+    expected = _untyped(openai_chat, stream, "message", monkeypatch)
+    counting = _Counting(openai_chat._CHUNK)
+    monkeypatch.setattr(openai_chat, "_CHUNK", counting)
+    got = _read(openai_chat, stream, "message")
+    assert got == expected and got["text"] == [f"t{i}" for i in range(len(pads))]
+    assert counting.calls <= 6, counting.calls  # first, learned + probe, second + probe
+
+
+def test_a_last_string_the_reader_reads_is_no_padding(monkeypatch) -> None:
+    """Gemini's responseId is last and read: chunks that change it are decoded, and the last
+    one read wins as with the dict walk."""
+    stream = [GEMINI[0]] + [_gemini(f"t{i}", False, f"r{i % 3}") for i in range(12)]
+    got = _read(gemini, stream, "message")
+    assert got == _untyped(gemini, stream, "message", monkeypatch)
+    shapes = Shapes()
+    for i in range(2):
+        raw = _gemini(f"t{i}", False, f"r{i}")
+        learned = shapes.learn(raw, gemini._CHUNK.decode(raw), f"t{i}", gemini._CHUNK.decode, gemini._part_of, "text", [])
+    assert type(learned) is EventShape  # not a PaddedShape: its responseId is read
+
+
+def test_a_shape_per_kind_of_delta_is_learned_in_turn(monkeypatch) -> None:
+    """Gemini thought and text chunks share their bytes up to the text and differ after it (and
+    end with a string, a padding candidate): each run of one kind is read by its own shape."""
+    words = [f"w{i}" for i in range(60)]
+    stream = [GEMINI[0]] + [_gemini(w, False, thought=(i // 20) % 2 == 0) for i, w in enumerate(words)]
+    expected = _untyped(gemini, stream, "message", monkeypatch)
+    counting = _Counting(gemini._CHUNK)
+    monkeypatch.setattr(gemini, "_CHUNK", counting)
+    got = _read(gemini, stream, "message")
+    assert got == expected and got["thinking"] == ["th", *words[:20], *words[40:]] and got["text"] == words[20:40]
+    assert counting.calls <= 10, counting.calls  # the first, then per run: its first chunk + a probe

@@ -9,6 +9,10 @@ of a JSON decode (the readers' main cost per event). A text with a quote, a back
 escape) or a character `str.isprintable` refuses (control characters, which JSON does not allow
 raw, and a few others) is decoded as usual.
 
+An event that also ends with a string the reader ignores and the server varies (OpenAI's
+random `obfuscation` padding) gets a `PaddedShape`, read around both strings, once two usual
+events show that string changing and a probe shows the decode ignores it.
+
 The shape is verified before use: the learned event with a marker in place of the string must
 decode to the same value with the marker as its text. That makes the bytes around the string a
 string token's surroundings (the marker is no bare JSON token, so it cannot sit outside a
@@ -61,6 +65,65 @@ class EventShape:
         return None
 
 
+    def fits(self, raw: bytes) -> bool:
+        """Whether `raw` has this shape's bytes outside the text (whatever its text holds)."""
+        return raw.startswith(self.head) and raw.endswith(self.tail)
+
+    def padding(self) -> tuple[bytes, bytes] | None:
+        """The tail cut around its last string value if the event ends with one (`"k":"v"}`):
+        a candidate for `PaddedShape`, else None."""
+        tail = self.tail
+        close = tail.rfind(b'"')
+        opening = tail.rfind(b'"', 1, close) if close > 0 else -1
+        if (
+            opening > 1
+            and tail[opening - 1 : opening] == b":"
+            and not tail[close + 1 :].strip(b"]}")
+            and _plain(tail[opening + 1 : close].decode("utf-8", "replace"))
+        ):
+            return tail[: opening + 1], tail[close:]
+        return None
+
+
+class PaddedShape(EventShape):
+    """A shape whose event ends with a string value the reader ignores and the server varies,
+    such as OpenAI's random `obfuscation` padding: `tail` runs from the text's closing quote to
+    that string's opening quote, `end` from its closing quote on."""
+
+    __slots__ = ("end", "end_len")
+
+    def __init__(self, head: bytes, tail: bytes, end: bytes, into: list[str]) -> None:
+        super().__init__(head, tail, into)
+        self.end = end
+        self.end_len = len(end)
+
+    def text(self, raw: bytes) -> str | None:
+        start = self.start
+        end = len(raw) - self.end_len
+        if start <= end and raw[:start] == self.head and raw[end:] == self.end:
+            # text + tail + padding: a plain text holds no quote, so the first tail follows it
+            text, found, padding = raw[start:end].partition(self.tail)
+            if found:
+                try:
+                    text_str = text.decode()
+                    padding_str = padding.decode()
+                except UnicodeDecodeError:
+                    return None
+                if (
+                    '"' not in text_str
+                    and "\\" not in text_str
+                    and text_str.isprintable()
+                    and '"' not in padding_str
+                    and "\\" not in padding_str
+                    and padding_str.isprintable()
+                ):  # both _plain, in line
+                    return text_str
+        return None
+
+    def fits(self, raw: bytes) -> bool:
+        return raw.startswith(self.head) and raw.endswith(self.end)
+
+
 def _plain(text: str) -> bool:
     """Whether `text` is written as is between a JSON string's quotes: no quote, no backslash (an
     escape), no control character (not allowed raw), nor any other character `isprintable`
@@ -70,8 +133,8 @@ def _plain(text: str) -> bool:
 
 class Shapes:
     """A response's current shape, and the probes it may still spend learning new ones (at most
-    `LEARN_MAX`: a stream whose usual events also differ elsewhere, such as a random padding
-    field, is then read by decoding alone after a few probes)."""
+    `LEARN_MAX`: a stream whose usual events also differ elsewhere, such as a `created` time
+    that changes, is then read by decoding alone after a few probes)."""
 
     __slots__ = ("probes", "shape")
 
@@ -94,7 +157,7 @@ class Shapes:
         needing unescaping; None if there is none). The reader must treat every event of the
         shape as it treated `raw`, its text put in `into`."""
         shape = self.shape
-        if shape is not None and raw.startswith(shape.head) and raw.endswith(shape.tail):
+        if shape is not None and shape.fits(raw):
             return shape
         if self.probes >= LEARN_MAX:  # the events keep changing elsewhere: stop trying shapes
             self.shape = None
@@ -107,6 +170,12 @@ class Shapes:
             return shape
         self.probes += 1
         head, tail = raw[: at + 1], raw[at + len(token) - 1 :]
+        if type(shape) is EventShape and shape.head == head and (cut := shape.padding()) is not None:
+            # The same bytes but for the text and the last string: padding, if this event
+            # decodes the same with the learned event's padding in place of its own.
+            if raw.endswith(cut[1]) and tail.startswith(cut[0]) and self._same(head + token[1:] + shape.tail[1:], decoded, decode):
+                self.shape = PaddedShape(head, cut[0], cut[1], into)
+                return self.shape
         marker = _MARKERS[text == _MARKERS[0]]
         try:
             probe = decode(head + marker.encode() + tail)
@@ -120,6 +189,13 @@ class Shapes:
             return shape
         self.shape = EventShape(head, tail, into)
         return self.shape
+
+    @staticmethod
+    def _same(raw: bytes, decoded: msgspec.Struct, decode: Callable[[bytes], Any]) -> bool:
+        try:
+            return bool(decode(raw) == decoded)
+        except TYPED_FAIL:
+            return False
 
 
 LEARN_MAX = 4
