@@ -83,7 +83,9 @@ class Clients:
                                                         "parameters": WEATHER_SCHEMA}}],
         }
         if stream:
-            with self.openai.chat.completions.stream(**kwargs, stream_options={"include_usage": True}) as st:
+            # obfuscation: the API's default, which the fixture follows only when asked
+            options = {"include_usage": True, "include_obfuscation": True}
+            with self.openai.chat.completions.stream(**kwargs, stream_options=options) as st:
                 for _ in st:
                     pass
                 completion = st.get_final_completion()
