@@ -64,7 +64,6 @@ class EventShape:
                 return text
         return None
 
-
     def fits(self, raw: bytes) -> bool:
         """Whether `raw` has this shape's bytes outside the text (whatever its text holds)."""
         return raw.startswith(self.head) and raw.endswith(self.tail)
