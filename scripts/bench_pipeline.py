@@ -16,12 +16,14 @@ trust the ratios within one run more than absolute figures):
 
 `--only instructions` (not run by default; needs valgrind): the analyzers' instructions per call
 over a small trace under callgrind, a count that repeats run after run where times do not.
+`--only readers` (not run by default): the LLM extraction alone over a 2,000-call trace's
+exchanges, with the readers' event shapes and without, alternating in one process.
 
 Rates are per second of the process's CPU time (`--wall` for wall-clock time): on a shared
 machine that stays meaningful when other work competes for the cores.
 
 Usage: .venv/bin/python scripts/bench_pipeline.py [--small N] [--tls N] [--llm N] [--conns N]
-       [--repeat R] [--only process,tls,llm,rss,instructions] [--instr-calls N] [--wall]
+       [--repeat R] [--only process,tls,llm,rss,instructions,readers] [--instr-calls N] [--wall]
        [--baseline REV] [--python PATH]
 """
 
@@ -35,6 +37,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -642,6 +645,58 @@ def report_instructions(path: Path, info: dict[str, int], baseline: Baseline | N
               f"{n / info['plaintext']:6.1f} per byte of plaintext")
 
 
+def report_readers(path: Path, info: dict[str, int], repeat: int) -> None:
+    """The LLM extraction alone, with the readers' event shapes (`llm/shape.py`) and without
+    (`LEARN_MAX = 0`: every event decoded), alternating in this process over the same exchanges."""
+    from collector.framework.analyzers.http import HttpAnalyzer
+    from collector.framework.core.events import HttpExchange
+    from collector.framework.llm import extract, shape
+    from collector.framework.protocols.message import SseColumns
+
+    handed: list[tuple[HttpExchange, SseColumns, bool]] = []
+
+    class Keep:
+        def sse_begin_pass(self) -> None:
+            pass
+
+        def sse_for_exchange(self, exchange: HttpExchange, events: SseColumns, complete: bool) -> None:
+            handed.append((exchange, events, complete))
+
+    http = HttpAnalyzer(keep_tls=False, sse=False)
+    http.send_sse_to(Keep())
+    decoder = AutoDecoder(RunnerStats())
+    chain = AnalyzerChain([http], strict=True)
+    for batch in line_batches(path, 1024):
+        events: list[Event] = []
+        for line in batch:
+            decoder.decode(line, events)
+        chain.process(events)
+    chain.finish()
+
+    def run() -> float:
+        t0 = clock()
+        for exchange, columns, complete in handed:
+            extract(exchange, columns, sse_complete=complete)
+        return clock() - t0
+
+    learn_max = shape.LEARN_MAX
+    on: list[float] = []
+    off: list[float] = []
+    try:
+        for _ in range(repeat):
+            shape.LEARN_MAX = learn_max
+            on.append(run())
+            shape.LEARN_MAX = 0
+            off.append(run())
+    finally:
+        shape.LEARN_MAX = learn_max
+    n = len(handed)
+    print(f"LLM extraction alone: {n:,} streamed exchanges of the LLM trace ({info['calls']:,} calls), best of {repeat}")
+    print(f"  event shapes on             : {min(on) / n * 1e6:8.1f} µs per call")
+    print(f"  off (every event decoded)   : {min(off) / n * 1e6:8.1f} µs per call  "
+          f"(on/off: {min(on) / min(off):.3f} best, {statistics.median(a / b for a, b in zip(on, off, strict=True)):.3f} median pair)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--small", type=int, default=1_000_000, help="process-like events")
@@ -650,7 +705,8 @@ def main() -> None:
     ap.add_argument("--conns", type=int, default=1_000, help="connections open at once (RSS)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per variant; the best is reported")
     ap.add_argument("--only", default="process,tls,llm,rss",
-                    help="comma-separated: process, tls, llm, rss, instructions (callgrind; not by default)")
+                    help="comma-separated: process, tls, llm, rss, instructions (callgrind; not by default), "
+                         "readers (the LLM extraction with and without event shapes; not by default)")
     ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
     ap.add_argument("--baseline", metavar="REV", help="also measure this git revision's collector/ (child processes)")
     ap.add_argument("--python", metavar="PATH",
@@ -694,6 +750,11 @@ def main() -> None:
             info = write_llm_trace(q, args.llm)
             other = Interpreter(args.python) if args.python else None
             report_llm(q, info, args.repeat, baseline, args.wall, other)
+            q.unlink()
+        if "readers" in only:
+            q = Path(d) / "llm-readers.jsonl"
+            info = write_llm_trace(q, 2_000)
+            report_readers(q, info, max(args.repeat, 8))
             q.unlink()
         if "instructions" in only:
             q = Path(d) / "llm-small.jsonl"
