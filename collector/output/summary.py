@@ -20,6 +20,13 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _count(name: str, n: int) -> str:
+    """`skipped_bytes`, 3548 -> "skipped 3.5 KiB"; `exchanges`, 9 -> "exchanges 9"."""
+    if name.endswith("_bytes"):
+        return f"{name[: -len('_bytes')].replace('_', ' ')} {_size(n)}"
+    return f"{name.replace('_', ' ')} {n:,}"
+
+
 def format_summary(
     counts: Mapping[str, int],
     elapsed: float,
@@ -64,6 +71,10 @@ def format_summary(
         f"analyzer errors: {stats.analyzer_errors}; input: {stats.lines} lines, {_size(stats.bytes)}"
         + (f" ({_size(stats.tls_bytes)} of TLS plaintext)" if stats.tls_bytes else "")
     )
+    for label, counted in stats.analyzers.items():
+        shown = [_count(name, n) for name, n in counted.items() if n]
+        if shown:
+            lines.append(f"  {escape_text(label, 40)}: " + ", ".join(shown))
     if stats.last_parse_error:
         lines.append(f"  last parse error: {escape_text(stats.last_parse_error, 200)}")
     if stats.last_analyzer_error:

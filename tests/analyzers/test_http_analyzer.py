@@ -63,3 +63,31 @@ def test_non_http_tls_is_ignored() -> None:
 def test_status_events_untouched() -> None:
     st = Event(timestamp_ns=1, source="ssl", payload=ToolStatus(status="started"))
     assert HttpAnalyzer().process_batch([st]) == [st]
+
+
+def test_counters_say_what_was_skipped_and_how_exchanges_ended() -> None:
+    """Joined in the middle of a response: its bytes are passed over (counted), the next
+    exchange is flagged partial; a parse error and an evicted connection are counted too."""
+    mid = b"data: the middle of a stream\n\n0\r\n\r\n"  # no message start: skipped
+    a = HttpAnalyzer(keep_tls=False, max_connections=2)
+    out = a.process_batch([tls("read", mid, 1), tls("write", GET, 2), tls("read", OK, 3), close(4)])
+    ex = [e.payload for e in out if isinstance(e.payload, HttpExchange)]
+    assert len(ex) == 1 and ex[0].complete and ex[0].partial
+    # a header line without a colon: llhttp refuses it, the request ends there
+    bad = b"GET /y HTTP/1.1\r\nno colon here\r\n\r\n"
+    a.process_batch([tls("write", bad, 5, conn=7)])
+    tail = b"tail of a line with no start\n  held"
+    a.process_batch([tls("read", tail, 6, conn=8), tls("write", GET, 7, conn=9)])  # evicts conn 7
+    assert a.counters() == {
+        "exchanges": 2,
+        "incomplete": 1,
+        "partial": 1,
+        "sse_events": 0,
+        # conn 8 is still tracked: the bytes after its last line end may yet start a message
+        "unparsed_bytes": len(mid) + tail.index(b"\n") + 1,
+        "parse_errors": 1,
+        "evicted": 1,
+        "idle_closed": 0,
+    }
+    a.finish()  # they never did
+    assert a.counters()["unparsed_bytes"] == len(mid) + len(tail)

@@ -11,8 +11,11 @@ import anyio
 import pytest
 
 from collector import CommandRunner, Event, ReplayRunner, RunnerStats, ToolStatus
+from collector.framework.analyzers.pipeline import tls_analyzers
 from collector.framework.runners.combined import CombinedRunner
+from collector.output.summary import format_summary
 from tests.conftest import emitter_cmd
+from tests.protocols.helpers import close, tls
 
 pytestmark = pytest.mark.usefixtures("no_leftover_children")
 
@@ -98,3 +101,32 @@ def test_the_summary_adds_up_every_counter_of_the_parts(tmp_path: Path) -> None:
     assert {n: getattr(total, n) for n in counters} == {
         n: getattr(parts[0].stats, n) + getattr(parts[1].stats, n) for n in counters
     }
+
+
+async def test_summary_adds_up_the_analyzers_counters(tmp_path: Path) -> None:
+    """Each sub-runner's HTTP analyzer counts its exchanges and skipped bytes; the combined
+    runner's summary adds them up (and its own chain's), and the printed summary shows them."""
+    get = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    runners = []
+    for i, junk in enumerate((b"", b"stray bytes\n")):
+        events = [tls("read", junk, 1, pid=i)] if junk else []
+        events += [tls("write", get, 2, pid=i), tls("read", ok, 3, pid=i), close(4, pid=i)]
+        path = tmp_path / f"{i}.jsonl"
+        path.write_bytes(b"".join(e.to_json() + b"\n" for e in events))
+        runners.append(ReplayRunner.builder().file(path).analyzers(*tls_analyzers()).build())
+    builder = CombinedRunner.builder()
+    for runner in runners:
+        builder.add(runner)
+    combined = builder.analyzers(*tls_analyzers()).build()  # sees no TLS data: counts nothing
+    async with combined:
+        kinds = [e.kind async for e in combined.events()]
+    assert kinds.count("http_exchange") == 2
+    stats = combined.summary_stats()
+    assert stats.analyzers["http"]["exchanges"] == 2
+    assert stats.analyzers["http"]["partial"] == 1
+    assert stats.analyzers["http"]["unparsed_bytes"] == len(b"stray bytes\n")
+    assert stats.analyzers["llm"]["calls"] == 0
+    text = format_summary({"http_exchange": 2}, 1.0, stats)
+    assert "  http: exchanges 2, partial 1, unparsed 12 B\n" in text + "\n"
+    assert "  llm:" not in text  # nothing but zeros: no line

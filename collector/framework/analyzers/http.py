@@ -103,7 +103,13 @@ class HttpAnalyzer(Analyzer):
             idle_timeout_ns=int(idle_timeout_s * 1e9),
         )
         self.exchanges = 0
+        self.incomplete = 0
+        self.partial = 0
         self.sse_events = 0
+        # HTTP/1 bytes passed over looking for a message start, and parse errors, on the
+        # connections no longer tracked (`counters` adds the tracked ones)
+        self._skipped_bytes = 0
+        self._parse_errors = 0
         self._sse_consumer: SseConsumer | None = None
 
     def send_sse_to(
@@ -122,6 +128,29 @@ class HttpAnalyzer(Analyzer):
 
     def _new_stream(self, key: ConnKey) -> HttpStream:
         return HttpStream(self.opts)
+
+    def counters(self) -> dict[str, int]:
+        skipped, errors = self._skipped_bytes, self._parse_errors
+        for c in self.reassembler.connections.values():
+            more, more_errors = c.handler.skipped()  # type: ignore[attr-defined]  # an HttpStream
+            skipped += more
+            errors += more_errors
+        return {
+            "exchanges": self.exchanges,
+            "incomplete": self.incomplete,
+            "partial": self.partial,
+            "sse_events": self.sse_events,
+            "unparsed_bytes": skipped,
+            "parse_errors": errors,
+            "evicted": self.reassembler.evicted,
+            "idle_closed": self.reassembler.expired,
+        }
+
+    def _ended(self, c: Connection) -> None:
+        """`c` is closed and no longer tracked: keep its counts."""
+        skipped, errors = c.handler.skipped()  # type: ignore[attr-defined]  # an HttpStream
+        self._skipped_bytes += skipped
+        self._parse_errors += errors
 
     # --- analyzer protocol -----------------------------------------------------------------------
 
@@ -231,6 +260,7 @@ class HttpAnalyzer(Analyzer):
             c2.last = {**c2.last, "tid": ev.tid, "comm": ev.comm or c2.comm}
             items: list[object] = []
             self.reassembler.close((ev.pid, p.conn), ev.timestamp_ns, items)
+            self._ended(c2)
             if items:
                 self._emit(c2, items, out)
         else:
@@ -239,6 +269,7 @@ class HttpAnalyzer(Analyzer):
     def _close(self, c: Connection, ts: int, error: str, eof: bool, out: list[Event]) -> None:
         items: list[object] = []
         c.handler.close(ts, items, error, eof)
+        self._ended(c)
         if items:
             self._emit(c, items, out)
 
@@ -250,6 +281,10 @@ class HttpAnalyzer(Analyzer):
                 payload: HttpExchange | SseMessage = exchange
                 ts = item.end_ns
                 self.exchanges += 1
+                if not item.complete:
+                    self.incomplete += 1
+                if item.partial:
+                    self.partial += 1
                 resp = item.response
                 if self._sse_consumer is not None and resp is not None:
                     kept = resp.sse_result()

@@ -90,6 +90,17 @@ class LlmAnalyzer(Analyzer):
     def sse_for_exchange(self, exchange: HttpExchange, events: SseColumns, complete: bool) -> None:
         self._direct[id(exchange)] = (exchange, events, complete)
 
+    def counters(self) -> dict[str, int]:
+        s = self.stats
+        return {
+            "calls": s.calls,
+            "errors": s.errors,
+            "overflowed": s.overflowed,
+            "evicted": s.evicted,
+            "timed_out": s.timed_out,
+            "restarted": s.restarted,
+        }
+
     @property
     def tracked(self) -> int:
         """Responses whose SSE events are currently held."""

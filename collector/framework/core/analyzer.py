@@ -43,6 +43,11 @@ class Analyzer:
     def close(self) -> None:
         """Release resources (files, ...); called once, after `finish`."""
 
+    def counters(self) -> dict[str, int]:
+        """What this analyzer counted that a summary should show (what it made, and the input
+        it had to skip or drop); read at the end of a run, so it may take a moment."""
+        return {}
+
     @property
     def label(self) -> str:
         return self.name or type(self).__name__
@@ -127,6 +132,15 @@ class AnalyzerChain:
                 break
             emitted = self._run(later, emitted)
         return emitted
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Each analyzer's `counters()` that has any, by label."""
+        found = {}
+        for analyzer in self.analyzers:
+            counted = analyzer.counters()
+            if counted:
+                found[analyzer.label] = counted
+        return found
 
     def tick(self, now_ns: int | None = None) -> list[Event]:
         now = time.time_ns() if now_ns is None else now_ns

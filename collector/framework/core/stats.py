@@ -22,6 +22,8 @@ class RunnerStats:
     last_parse_error: str = ""
     last_analyzer_error: str = ""
     tool_summary: dict[str, Any] = field(default_factory=dict)
+    # the analyzers' own counters by label (`Analyzer.counters`), filled by `summary_stats()`
+    analyzers: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,6 +33,14 @@ class HttpStream:
         self.sides: dict[str, Http1Side] | None = None
         self._held: list[tuple[str, bytes, int]] = []
         self._held_len = 0
+        self._skipped_before = 0  # by an HTTP/1 parser this connection left for HTTP/2
+
+    def skipped(self) -> tuple[int, int]:
+        """(bytes passed over looking for an HTTP/1 message start, HTTP/1 parse errors) so far."""
+        impl = self.impl
+        if type(impl) is Http1Connection:
+            return self._skipped_before + impl.skipped_bytes, impl.parse_errors
+        return self._skipped_before, 0
 
     @property
     def protocol(self) -> str:
@@ -72,6 +80,7 @@ class HttpStream:
                 impl.feed(dr, d, t, out)
             return
         if type(impl) is Http1Connection and not impl.synced and not impl.upgraded and looks_like_frames(data):
+            self._skipped_before += impl.skipped_bytes + sum(len(side.scan) for side in impl.sides.values())
             impl = self.impl = Http2Connection(self.opts, client_direction="write", partial=True)
         impl.feed(direction, data, ts, out)
 

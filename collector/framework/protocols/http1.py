@@ -265,6 +265,7 @@ class Http1Side:
             if regex.match(data) is not None:
                 m = None
                 self.skipped = True
+                self.conn.skipped_bytes += held
                 self.scan = b""
                 if self.role is None:
                     self.conn._set_role(self, "response" if data.startswith(b"HTTP/") else "request")
@@ -274,11 +275,13 @@ class Http1Side:
             cut = max(buf.rfind(b"\n") + 1, len(buf) - MAX_SCAN_HOLD)
             if cut > 0:
                 self.skipped = True
+                self.conn.skipped_bytes += cut  # the held bytes among them were not counted yet
             self.scan = buf[cut:]
             return b""
         self.scan = b""
         if m.start() > 0:
             self.skipped = True
+            self.conn.skipped_bytes += m.start()
         if self.role is None:
             self.conn._set_role(self, "response" if m.group(1) else "request")
         self._new_parser()
@@ -379,6 +382,7 @@ class Http1Side:
 
     def _parse_error(self, exc: BaseException) -> None:
         error = "HTTP head too large" if isinstance(exc, _TooBig) else f"HTTP/1 parse error: {exc}"
+        self.conn.parse_errors += 1
         self.lose(error)
         self.skipped = True
 
@@ -399,6 +403,9 @@ class Http1Side:
 
     def close(self, eof: bool) -> HttpMessage | None:
         """The connection ended: returns a response completed by the close (read-until-close)."""
+        if self.scan:  # held while looking for a message start that never came
+            self.conn.skipped_bytes += len(self.scan)
+            self.scan = b""
         if self.body_parts:
             self.flush_body()
         msg = self.msg
@@ -431,6 +438,10 @@ class Http1Connection:
         self.synced = False
         self.saw_head = False  # a HEAD request was seen: check for a HEAD response due
         self.exchanges = 0
+        # Bytes passed over while looking for a message start (joined mid-stream, after a parse
+        # error or lost bytes), and the parse errors: reported in the analyzer's counters.
+        self.skipped_bytes = 0
+        self.parse_errors = 0
 
     def head_pending(self) -> bool:
         if not self.saw_head:

@@ -231,6 +231,7 @@ class Runner(Generic[C]):
     def summary_stats(self) -> RunnerStats:
         """The counters to report for this runner (a combined runner adds up its parts)."""
         self._sync_stats()
+        self.stats.analyzers = self.chain.counters()
         return self.stats
 
     # -- streams -------------------------------------------------------------------------------

@@ -196,7 +196,11 @@ class CombinedRunner(Runner[CombinedConfig]):
         """The sub-runners' counters added up (and this runner's analyzer errors)."""
         total = RunnerStats()
         for runner in self.runners:
-            s = runner.stats
+            s = runner.summary_stats()
+            for label, counted in s.analyzers.items():
+                into = total.analyzers.setdefault(label, {})
+                for name, n in counted.items():
+                    into[name] = into.get(name, 0) + n
             for name in _SUMMED:
                 setattr(total, name, getattr(total, name) + getattr(s, name))
             if s.last_parse_error:
@@ -205,6 +209,10 @@ class CombinedRunner(Runner[CombinedConfig]):
                 total.tool_summary.setdefault("probes", []).extend(s.tool_summary["probes"])
         total.events = self.stats.events
         total.analyzer_errors += self.chain.error_count
+        for label, counted in self.chain.counters().items():
+            into = total.analyzers.setdefault(label, {})
+            for name, n in counted.items():
+                into[name] = into.get(name, 0) + n
         return total
 
     def describe(self) -> dict[str, Any]:
