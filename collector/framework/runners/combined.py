@@ -197,10 +197,7 @@ class CombinedRunner(Runner[CombinedConfig]):
         total = RunnerStats()
         for runner in self.runners:
             s = runner.summary_stats()
-            for label, counted in s.analyzers.items():
-                into = total.analyzers.setdefault(label, {})
-                for name, n in counted.items():
-                    into[name] = into.get(name, 0) + n
+            _add_counters(total, s.analyzers)
             for name in _SUMMED:
                 setattr(total, name, getattr(total, name) + getattr(s, name))
             if s.last_parse_error:
@@ -209,10 +206,7 @@ class CombinedRunner(Runner[CombinedConfig]):
                 total.tool_summary.setdefault("probes", []).extend(s.tool_summary["probes"])
         total.events = self.stats.events
         total.analyzer_errors += self.chain.error_count
-        for label, counted in self.chain.counters().items():
-            into = total.analyzers.setdefault(label, {})
-            for name, n in counted.items():
-                into[name] = into.get(name, 0) + n
+        _add_counters(total, self.chain.counters())
         return total
 
     def describe(self) -> dict[str, Any]:
@@ -223,6 +217,14 @@ class CombinedRunner(Runner[CombinedConfig]):
 _SUMMED = tuple(
     f.name for f in fields(RunnerStats) if f.type in (int, "int") and f.name != "events"
 )
+
+
+def _add_counters(total: RunnerStats, analyzers: dict[str, dict[str, int]]) -> None:
+    """Add analyzers' counters (`RunnerStats.analyzers`) into `total`'s, label by label."""
+    for label, counted in analyzers.items():
+        into = total.analyzers.setdefault(label, {})
+        for name, n in counted.items():
+            into[name] = into.get(name, 0) + n
 
 
 def _pop_until(heap: list[tuple[int, int, Event]], cutoff: int | None) -> list[Event]:
