@@ -7,13 +7,14 @@ import itertools
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from collector.framework.core.events import HttpExchange, SseMessage
 from collector.framework.llm import SseItem, detect, extract, parse_sse_body
 
 from .helpers import APIS, MODELS, T0, Clients, assert_call_matches, exchange_of, is_sse
+from .test_typed_decoding import ANTHROPIC, GEMINI, OPENAI
 
 CHAT_REQ = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -307,3 +308,112 @@ def test_protocol_sse_parser_agrees_on_fixture_bytes(server, clients: Clients, a
         got += parser.feed(body[i : i + 37])
     got += parser.finish()
     assert [(e.event or "message", e.data) for e in got] == [(e or "message", d) for e, d in record.sse]
+
+
+@pytest.mark.parametrize(
+    ("path", "req", "odd"),
+    [
+        ("/v1/chat/completions", {**CHAT_REQ, "stream": True},
+         {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": {"i": 0}, "function": {"arguments": "{}"}}]}}]}),
+        ("/v1/responses", {"model": "m", "input": "hi", "stream": True},
+         {"type": "response.function_call_arguments.delta", "output_index": [1], "delta": "{}"}),
+        ("/v1/messages", {"model": "m", "max_tokens": 5, "messages": [], "stream": True},
+         {"type": "content_block_delta", "index": {"x": 1}, "delta": {"type": "input_json_delta", "partial_json": "{}"}}),
+    ],
+    ids=["openai_chat", "openai_responses", "anthropic"],
+)
+def test_an_odd_tool_index_loses_nothing_else(path: str, req: dict[str, object], odd: dict[str, object]) -> None:
+    """A tool-call delta whose index is a JSON object or array (found by fuzzing mutated
+    captures) is kept apart; the rest of the call is still extracted."""
+    text = {
+        "/v1/chat/completions": {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "hi"}}]},
+        "/v1/responses": {"type": "response.output_text.delta", "output_index": 0, "delta": "hi"},
+        "/v1/messages": {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}},
+    }[path]
+    items = [SseItem(str(e.get("type", "message")), json.dumps(e)) for e in (text, odd, text)]
+    call = extract(ex(path, req, ctype="text/event-stream"), items)
+    assert call is not None and call.response_text == "hihi"
+    assert [t.arguments for t in call.tool_calls] == ["{}"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["index", "type", "text", "x"]), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _replace_somewhere(obj: object, path: list[int], value: object) -> object:
+    """`obj` with the value `path` leads to (indexes into keys or items, taken modulo) replaced."""
+    if not path or not isinstance(obj, (dict, list)) or not obj:
+        return value
+    if isinstance(obj, dict):
+        key = list(obj)[path[0] % len(obj)]
+        return {**obj, key: _replace_somewhere(obj[key], path[1:], value)}
+    i = path[0] % len(obj)
+    return [*obj[:i], _replace_somewhere(obj[i], path[1:], value), *obj[i + 1 :]]
+
+
+STREAMS = {
+    "/v1/chat/completions": (CHAT_REQ, OPENAI, "message"),
+    "/v1/messages": ({"model": "m", "max_tokens": 5, "messages": []}, ANTHROPIC, ""),
+    "/v1beta/models/g:streamGenerateContent": ({"contents": []}, GEMINI, "message"),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.sampled_from(sorted(STREAMS)),
+    which=st.integers(0, 20),
+    where=st.lists(st.integers(0, 5), max_size=5),
+    value=json_values,
+)
+# found by a fuzzer of real captures: the dict walk iterating a scalar lost the whole call
+@example(path="/v1beta/models/g:streamGenerateContent", which=1, where=[0], value=True)
+@example(path="/v1beta/models/g:streamGenerateContent", which=1, where=[0, 0, 0, 0], value=1.5)
+@example(path="/v1/chat/completions", which=2, where=[4, 0, 1, 0], value=5)
+def test_one_malformed_event_loses_nothing_else(path: str, which: int, where: list[int], value: object) -> None:
+    """Any value of an event replaced by any JSON value: the call is still extracted, from the
+    other events, and marked partial when that event had to be left out."""
+    req, stream, name = STREAMS[path]
+    events = [json.loads(d) for d in stream if d != b"[DONE]"]
+    k = which % len(events)
+    events[k] = _replace_somewhere(events[k], where, value)
+    items = [SseItem(name or str(e.get("type", "")) if isinstance(e, dict) else name, json.dumps(e)) for e in events]
+    call = extract(ex(path, {**req, "stream": True}, ctype="text/event-stream"), items)
+    assert call is not None
+    whole = extract(ex(path, {**req, "stream": True}, ctype="text/event-stream"),
+                    [SseItem(name or str(e.get("type")), json.dumps(e)) for e in (json.loads(d) for d in stream if d != b"[DONE]")])
+    assert whole is not None and not whole.partial
+    # whether read or left out, the mutated event takes nothing from the others' texts
+    for i, text in enumerate(_texts(path, stream)):
+        if i != k:
+            assert text in call.response_text or text in call.thinking, (i, text)
+
+
+def _texts(path: str, stream: list[bytes]) -> list[str]:
+    """The text (or thinking) each event of an unmutated stream carries, in order."""
+    out = []
+    for d in stream:
+        if d == b"[DONE]":
+            continue
+        e = json.loads(d)
+        if "choices" in e:
+            out.append("".join(str(c.get("delta", {}).get("content") or c.get("delta", {}).get("reasoning_content") or "") for c in e["choices"]))
+        elif e.get("type") == "content_block_delta":
+            out.append(str(e["delta"].get("text") or e["delta"].get("thinking") or ""))
+        elif "candidates" in e:
+            out.append("".join(str(p.get("text") or "") for c in e["candidates"] for p in c["content"]["parts"]))
+        else:
+            out.append("")
+    return out
+
+
+def test_an_event_left_out_marks_the_call_partial() -> None:
+    chunks = [{"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": w}}]} for w in ("a", "b", "c")]
+    items = [SseItem("message", json.dumps(c)) for c in (chunks[0], {"choices": 5}, chunks[1], {"choices": [{"delta": {"tool_calls": 1.5}}]}, chunks[2])]
+    call = extract(ex("/v1/chat/completions", {**CHAT_REQ, "stream": True}, ctype="text/event-stream"), items)
+    assert call is not None and call.response_text == "abc" and call.partial
+    items = [SseItem("message", json.dumps(c)) for c in chunks]
+    call = extract(ex("/v1/chat/completions", {**CHAT_REQ, "stream": True}, ctype="text/event-stream"), items)
+    assert call is not None and call.response_text == "abc" and not call.partial

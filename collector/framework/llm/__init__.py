@@ -21,7 +21,8 @@ Field conventions of the LlmCall:
   events carry no timestamps); otherwise response first byte minus request start. None for an
   HTTP error status: an error answer has no first token.
 - error / error_type: from an HTTP error status's body, an in-stream error event, or the
-  transport; partial: the exchange or the collected events were incomplete.
+  transport; partial: the exchange or the collected events were incomplete, or an event could
+  not be read (a field of an unexpected type: the event is left out, the rest read).
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from collections.abc import Sequence
 
 from ..core.events import Event, HttpExchange, LlmCall, SseMessage
 from ..protocols.message import SseColumns, header_index
-from ._common import CallBuilder, SseItem, error_of, loads, parse_sse_body, to_items
+from ._common import (
+    CallBuilder,
+    SseItem,
+    error_of,
+    loads,
+    parse_sse_body,
+    read_stream_skipping,
+    to_items,
+)
 from .detect import FORMATS, detect, host_of
 
 __all__ = ["FORMATS", "SseItem", "detect", "extract", "parse_sse_body"]
@@ -74,15 +83,13 @@ def extract(
     body_json = None
     if is_sse:
         if items and (sse_complete or not body_whole):
-            fmt.read_stream(items, b)
-            lost = not sse_complete
+            b, bad = read_stream_skipping(fmt, items)
+            lost = not sse_complete or bad > 0
         else:
-            if items:  # timing from the events we kept, content from the body
-                timing = CallBuilder()
-                fmt.read_stream(items, timing)
-                b.first_content_ts = timing.first_content_ts
-            fmt.read_stream(to_items(parse_sse_body(exchange.response_body))[0], b)
-            lost = exchange.response_body_truncated
+            b, bad = read_stream_skipping(fmt, to_items(parse_sse_body(exchange.response_body))[0])
+            lost = exchange.response_body_truncated or bad > 0
+            # the time comes from the events we kept, which are dated (the body's are not)
+            b.first_content_ts = read_stream_skipping(fmt, items)[0].first_content_ts if items else None
     else:
         body_json = loads(exchange.response_body)
         fmt.read_body(body_json, b)

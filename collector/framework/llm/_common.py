@@ -57,6 +57,55 @@ class SseEvents:
         return len(self.names)
 
 
+class _Tracked:
+    """SseEvents read once, noting the index of the event being read (`at`) and whether the
+    reader went past the last one (`done`)."""
+
+    __slots__ = ("at", "done", "events")
+
+    def __init__(self, events: SseEvents) -> None:
+        self.events = events
+        self.at = -1
+        self.done = False
+
+    def __iter__(self) -> Iterator[SseTuple]:
+        for item in self.events:
+            self.at += 1
+            yield item
+        self.done = True
+
+
+MAX_BAD_EVENTS = 8
+"""Events of one stream `read_stream_skipping` leaves out before it gives up."""
+
+
+def read_stream_skipping(fmt: WireFormat, events: SseEvents) -> tuple[CallBuilder, int]:
+    """`fmt.read_stream` over `events`, leaving out each event its reader fails on (a field of
+    an unexpected JSON type, say a number where a list belongs): one malformed event must not
+    lose the rest of the call. Returns the builder and how many events were left out. Only a
+    stream that fails is read again, once more per event left out."""
+    b = CallBuilder()
+    try:
+        fmt.read_stream(events, b)
+        return b, 0
+    except Exception:
+        pass
+    names, datas, whens = list(events.names), list(events.datas), list(events.whens)
+    skipped = 0
+    while True:
+        tracked = _Tracked(SseEvents(names, datas, whens))
+        b = CallBuilder()
+        try:
+            fmt.read_stream(tracked, b)
+            return b, skipped
+        except Exception:
+            if tracked.done or tracked.at < 0 or skipped >= MAX_BAD_EVENTS:
+                raise  # after the last event (or too many): nothing to leave out
+            k = tracked.at
+            del names[k], datas[k], whens[k]
+            skipped += 1
+
+
 def header(headers: Sequence[Header], name: str) -> str:
     """The first value of header `name` (case-insensitive), or ""."""
     name = name.lower()
@@ -300,7 +349,12 @@ class CallBuilder:
                 self.first_content_ts = ts
 
     def tool(self, key: Any) -> _ToolAcc:
-        acc = self.tools.get(key)
+        """The tool call that `key` (its index or id, as the wire gives it) names."""
+        try:
+            acc = self.tools.get(key)
+        except TypeError:  # a JSON array or object where the index belongs: keyed by its text
+            key = ("unhashable", repr(key))
+            acc = self.tools.get(key)
         if acc is None:
             acc = self.tools[key] = _ToolAcc()
         return acc
