@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from collector.framework.core.events import HttpExchange, SseMessage
 from collector.framework.llm import SseItem, detect, extract, parse_sse_body
+from collector.framework.llm._common import CallBuilder, SseEvents, read_stream_skipping
 
 from .helpers import APIS, MODELS, T0, Clients, assert_call_matches, exchange_of, is_sse
 from .test_typed_decoding import ANTHROPIC, GEMINI, OPENAI
@@ -417,3 +418,24 @@ def test_an_event_left_out_marks_the_call_partial() -> None:
     items = [SseItem("message", json.dumps(c)) for c in chunks]
     call = extract(ex("/v1/chat/completions", {**CHAT_REQ, "stream": True}, ctype="text/event-stream"), items)
     assert call is not None and call.response_text == "abc" and not call.partial
+
+
+def test_a_malformed_json_body_keeps_what_was_read() -> None:
+    body = {"id": "c", "model": "m", "choices": [{"index": 0, "message": {"content": "hi", "tool_calls": 5}}],
+            "usage": {"prompt_tokens": 3}}
+    call = extract(ex("/v1/chat/completions", CHAT_REQ, body=json.dumps(body).encode()))
+    assert call is not None and call.response_text == "hi" and call.partial
+    body = {"id": "r", "object": "response", "status": "completed", "output": 5}
+    call = extract(ex("/v1/responses", {"model": "m", "input": "hi"}, body=json.dumps(body).encode()))
+    assert call is not None and call.stop_reason == "completed" and not call.partial
+
+
+def test_a_reader_failing_after_the_last_event_keeps_what_it_read() -> None:
+    class Fails:
+        def read_stream(self, items: object, b: CallBuilder) -> None:
+            for _, data, _ in items:  # type: ignore[attr-defined]
+                b.text.append(str(data))
+            raise TypeError("after the loop")
+
+    b, left_out = read_stream_skipping(Fails(), SseEvents(["m", "m"], ["a", "b"], [0, 1]))  # type: ignore[arg-type]
+    assert b.text == ["a", "b"] and left_out == 1

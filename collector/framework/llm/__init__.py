@@ -92,8 +92,11 @@ def extract(
             b.first_content_ts = read_stream_skipping(fmt, items)[0].first_content_ts if items else None
     else:
         body_json = loads(exchange.response_body)
-        fmt.read_body(body_json, b)
         lost = exchange.response_body_truncated
+        try:
+            fmt.read_body(body_json, b)
+        except Exception:  # a field of an unexpected type: what was read before it stays
+            lost = True
 
     transport_error = exchange.error
     partial = exchange.partial or lost

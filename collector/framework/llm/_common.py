@@ -82,8 +82,9 @@ MAX_BAD_EVENTS = 8
 def read_stream_skipping(fmt: WireFormat, events: SseEvents) -> tuple[CallBuilder, int]:
     """`fmt.read_stream` over `events`, leaving out each event its reader fails on (a field of
     an unexpected JSON type, say a number where a list belongs): one malformed event must not
-    lose the rest of the call. Returns the builder and how many events were left out. Only a
-    stream that fails is read again, once more per event left out."""
+    lose the rest of the call. Returns the builder and how many events were left out (or, when
+    the reader fails after the last event or on more than MAX_BAD_EVENTS, what it had read by
+    then, counted as one more). Only a stream that fails is read again, once per event left out."""
     b = CallBuilder()
     try:
         fmt.read_stream(events, b)
@@ -100,7 +101,7 @@ def read_stream_skipping(fmt: WireFormat, events: SseEvents) -> tuple[CallBuilde
             return b, skipped
         except Exception:
             if tracked.done or tracked.at < 0 or skipped >= MAX_BAD_EVENTS:
-                raise  # after the last event (or too many): nothing to leave out
+                return b, skipped + 1  # not in one event (or too many): what was read
             k = tracked.at
             del names[k], datas[k], whens[k]
             skipped += 1

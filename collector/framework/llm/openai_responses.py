@@ -55,11 +55,13 @@ def _read_final(response: dict[str, Any], b: CallBuilder) -> None:
     err = response.get("error")
     if isinstance(err, dict) and err:
         b.set_error((str(err.get("code") or "error"), str(err.get("message") or "")))
-    output = [o for o in response.get("output") or [] if isinstance(o, dict)]
+    output = response.get("output")
+    output = [o for o in output if isinstance(o, dict)] if isinstance(output, list) else []
     if not b.text:
         for item in output:
-            if item.get("type") == "message":
-                for part in item.get("content") or []:
+            content = item.get("content")
+            if item.get("type") == "message" and isinstance(content, list):
+                for part in content:
                     if isinstance(part, dict) and part.get("type") in ("output_text", "refusal"):
                         b.add_text(part.get("text") or part.get("refusal"))
     if not b.thinking:
