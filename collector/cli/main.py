@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace, runner: Runner[Any], command: GatedCommand | None) -> int:
+    from ..output.summary import analyzer_lines
     from ..tui import TuiState, run_tui, summary
 
     title = " ".join(sys.argv[1:]) or args.command
@@ -176,6 +177,8 @@ def _run_tui(args: argparse.Namespace, runner: Runner[Any], command: GatedComman
             command.abandon()
         if state.events:
             print(summary(state), file=sys.stderr)
+            for line in analyzer_lines(runner.summary_stats()):
+                print(line, file=sys.stderr)
     return command.exit_status() if command is not None else 0
 
 

@@ -27,6 +27,16 @@ def _count(name: str, n: int) -> str:
     return f"{name.replace('_', ' ')} {n:,}"
 
 
+def analyzer_lines(stats: RunnerStats) -> list[str]:
+    """A line per analyzer with its non-zero counters (`RunnerStats.analyzers`)."""
+    lines = []
+    for label, counted in stats.analyzers.items():
+        shown = [_count(name, n) for name, n in counted.items() if n]
+        if shown:
+            lines.append(f"  {escape_text(label, 40)}: " + ", ".join(shown))
+    return lines
+
+
 def format_summary(
     counts: Mapping[str, int],
     elapsed: float,
@@ -71,10 +81,7 @@ def format_summary(
         f"analyzer errors: {stats.analyzer_errors}; input: {stats.lines} lines, {_size(stats.bytes)}"
         + (f" ({_size(stats.tls_bytes)} of TLS plaintext)" if stats.tls_bytes else "")
     )
-    for label, counted in stats.analyzers.items():
-        shown = [_count(name, n) for name, n in counted.items() if n]
-        if shown:
-            lines.append(f"  {escape_text(label, 40)}: " + ", ".join(shown))
+    lines += analyzer_lines(stats)
     if stats.last_parse_error:
         lines.append(f"  last parse error: {escape_text(stats.last_parse_error, 200)}")
     if stats.last_analyzer_error:
