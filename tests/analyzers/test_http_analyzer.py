@@ -91,3 +91,13 @@ def test_counters_say_what_was_skipped_and_how_exchanges_ended() -> None:
     }
     a.finish()  # they never did
     assert a.counters()["unparsed_bytes"] == len(mid) + len(tail)
+
+
+def test_bytes_held_before_a_gap_are_counted_unparsed() -> None:
+    """The first bytes of a connection are held until its protocol is known; a capture gap
+    drops them, and the counters say so."""
+    a = HttpAnalyzer(keep_tls=False)
+    start = b"POST /v1/chat/completions HTT"  # no line end yet: held to decide
+    a.process_batch([tls("write", start, 1), tls("write", b"", 2, truncated=100), tls("write", GET, 3), tls("read", OK, 4), close(5)])
+    counted = a.counters()
+    assert counted["exchanges"] == 1 and counted["unparsed_bytes"] == len(start)

@@ -33,7 +33,9 @@ class HttpStream:
         self.sides: dict[str, Http1Side] | None = None
         self._held: list[tuple[str, bytes, int]] = []
         self._held_len = 0
-        self._skipped_before = 0  # by an HTTP/1 parser this connection left for HTTP/2
+        # bytes passed over before the parser now in use: held ones dropped at a gap, or those of
+        # an HTTP/1 parser left for HTTP/2
+        self._skipped_before = 0
 
     def skipped(self) -> tuple[int, int]:
         """(bytes passed over looking for an HTTP/1 message start, HTTP/1 parse errors) so far."""
@@ -85,7 +87,8 @@ class HttpStream:
         impl.feed(direction, data, ts, out)
 
     def gap(self, direction: str, nbytes: int, ts: int, out: list[object]) -> None:
-        if self.impl is None:
+        if self.impl is None:  # the bytes held to decide on are dropped: they lead nowhere now
+            self._skipped_before += self._held_len
             self._held.clear()
             self._held_len = 0
             return
