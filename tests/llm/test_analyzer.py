@@ -109,8 +109,10 @@ def test_too_many_events_per_call(server, clients: Clients) -> None:
 
     # Without a body to fall back on, what the kept events say, marked partial.
     bodiless = exchange.model_copy(update={"payload": exchange.payload.model_copy(update={"response_body": b""})})
-    call = next(llm_calls(run_analyzer(LlmAnalyzer(max_events_per_call=3), [*sse, bodiless])))
+    analyzer = LlmAnalyzer(max_events_per_call=3)
+    call = next(llm_calls(run_analyzer(analyzer, [*sse, bodiless])))
     assert call.partial and call.response_text != record.plan.text and not call.tool_calls
+    assert analyzer.counters()["partial"] == 1 and analyzer.counters()["calls"] == 1
 
 
 def test_bytes_bound() -> None:

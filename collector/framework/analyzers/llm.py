@@ -43,6 +43,7 @@ class _Pending:
 @dataclass
 class LlmStats:
     calls: int = 0
+    partial: int = 0  # calls marked partial: events or body incomplete, or an event unreadable
     errors: int = 0
     evicted: int = 0
     timed_out: int = 0
@@ -94,6 +95,7 @@ class LlmAnalyzer(Analyzer):
         s = self.stats
         return {
             "calls": s.calls,
+            "partial": s.partial,
             "errors": s.errors,
             "overflowed": s.overflowed,
             "evicted": s.evicted,
@@ -177,6 +179,8 @@ class LlmAnalyzer(Analyzer):
         if call is None:
             return None
         self.stats.calls += 1
+        if call.partial:
+            self.stats.partial += 1
         fields = event.__dict__  # the exchange's Event: its values are already typed
         return new_event(
             {
