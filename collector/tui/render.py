@@ -137,6 +137,10 @@ def _header(state: TuiState, ui: Ui, width: int, height: int) -> list[Text]:
     _sep(line2)
     errors = state.parse_errors
     line2.append(("parse err " if not narrow else "err ") + str(errors), style="bold red" if errors else "")
+    unparsed = state.unparsed_bytes
+    if unparsed:
+        _sep(line2)
+        line2.append(f"unparsed {fmt_bytes(unparsed)}", style="yellow")
     _sep(line2)
     line2.append(f"filtered {state.filtered}")
     if not narrow:

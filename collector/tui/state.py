@@ -201,6 +201,17 @@ class TuiState:
         return sum(i.stats.parse_errors for i in self.runners.values() if i.stats is not None)
 
     @property
+    def unparsed_bytes(self) -> int:
+        """TLS bytes the HTTP analyzers passed over (not HTTP, or joined mid-message), as the
+        runners last counted them (`RunnerStats.analyzers`, refreshed about once a second)."""
+        return sum(
+            counted.get("unparsed_bytes", 0)
+            for i in self.runners.values()
+            if i.stats is not None
+            for counted in i.stats.analyzers.values()
+        )
+
+    @property
     def lost_events(self) -> int:
         from_stats = sum(i.stats.lost_events for i in self.runners.values() if i.stats is not None)
         return max(self.lost, from_stats)

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from collector.framework.analyzers.pipeline import tls_analyzers
 from collector.framework.core.events import Event, LlmCall, ProcessExec, TokenUsage
 from collector.framework.runners.replay import ReplayRunner
 from collector.tui import TuiState, Ui, layout_mode, make_filter, render
 from collector.tui.filtering import FilterError
 from collector.tui.keys import parse_keys
+from tests.protocols.helpers import close, tls
 from tests.tui.trace import (
     HOSTILE_ANSI,
     HOSTILE_CR,
@@ -317,3 +319,25 @@ def test_parse_keys() -> None:
 
 def test_hostile_strings_fixture_is_hostile() -> None:
     assert "\x1b" in HOSTILE_ANSI and "\r" in HOSTILE_CR and "[/]" in HOSTILE_MARKUP
+
+
+async def test_header_shows_the_bytes_the_http_analyzer_passed_over(tmp_path: Path) -> None:
+    """A capture that joined a connection in the middle of a response: the header says how many
+    bytes were not HTTP the analyzers could read (nothing when all were)."""
+    mid = b"data: the rest of a stream joined late\n\n0\r\n\r\n"
+    path = tmp_path / "tls.jsonl"
+    events = [tls("read", mid, T0), tls("write", b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", T0 + 1),
+              tls("read", b"HTTP/1.1 204 No Content\r\n\r\n", T0 + 2), close(T0 + 3)]
+    path.write_bytes(b"".join(e.to_json() + b"\n" for e in events))
+    runner = ReplayRunner.builder().file(path).analyzers(*tls_analyzers()).build()
+    state = TuiState("replay tls.jsonl")
+    state.add_runner(runner.name, runner.stats)
+    async with runner:
+        async for batch in runner.batches():
+            state.apply_batch(batch)
+    state.finish()
+    assert state.unparsed_bytes == len(mid)
+    text, _ = draw(state, Ui(state), 120, 30)
+    assert f"unparsed {len(mid)} B" in text.split("\n")[1]
+    clean = await replayed_state(tmp_path)
+    assert "unparsed" not in draw(clean, Ui(clean), 120, 30)[0].split("\n")[1]

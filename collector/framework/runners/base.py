@@ -231,7 +231,6 @@ class Runner(Generic[C]):
     def summary_stats(self) -> RunnerStats:
         """The counters to report for this runner (a combined runner adds up its parts)."""
         self._sync_stats()
-        self.stats.analyzers = self.chain.counters()
         return self.stats
 
     # -- streams -------------------------------------------------------------------------------
@@ -256,6 +255,7 @@ class Runner(Generic[C]):
                 if chunk is None or time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + TICK_SECONDS
                     ticked = self.chain.tick() if self.chain else []
+                    self.stats.analyzers = self.chain.counters()  # about once a second, for live views
                     if ticked:
                         self.stats.events += len(ticked)
                         yield ticked
@@ -328,6 +328,7 @@ class Runner(Generic[C]):
         self.stats.oversize_lines = self._framer.oversize_lines
         self.stats.analyzer_errors = self.chain.error_count
         self.stats.last_analyzer_error = self.chain.last_error
+        self.stats.analyzers = self.chain.counters()
 
     async def _pace(self, events: list[Event]) -> AsyncIterator[list[Event]]:
         """Hook for replay at recorded pace; by default events go on at once."""
