@@ -21,7 +21,7 @@ def _size(n: int) -> str:
 
 
 def _count(name: str, n: int) -> str:
-    """`skipped_bytes`, 3548 -> "skipped 3.5 KiB"; `exchanges`, 9 -> "exchanges 9"."""
+    """`unparsed_bytes`, 3548 -> "unparsed 3.5 KiB"; `exchanges`, 9 -> "exchanges 9"."""
     if name.endswith("_bytes"):
         return f"{name[: -len('_bytes')].replace('_', ' ')} {_size(n)}"
     return f"{name.replace('_', ' ')} {n:,}"

@@ -27,9 +27,12 @@ from tests.tui.trace import (
 
 
 async def replayed_state(tmp_path: Path) -> TuiState:
-    path = write_session(tmp_path / "session.jsonl")
-    runner = ReplayRunner.open(path)
-    state = TuiState("replay session.jsonl")
+    return await state_of(ReplayRunner.open(write_session(tmp_path / "session.jsonl")), "replay session.jsonl")
+
+
+async def state_of(runner: ReplayRunner, title: str) -> TuiState:
+    """The TUI state after `runner` has run to its end."""
+    state = TuiState(title)
     state.add_runner(runner.name, runner.stats)
     async with runner:
         async for batch in runner.batches():
@@ -329,13 +332,7 @@ async def test_header_shows_the_bytes_the_http_analyzer_passed_over(tmp_path: Pa
     events = [tls("read", mid, T0), tls("write", b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", T0 + 1),
               tls("read", b"HTTP/1.1 204 No Content\r\n\r\n", T0 + 2), close(T0 + 3)]
     path.write_bytes(b"".join(e.to_json() + b"\n" for e in events))
-    runner = ReplayRunner.builder().file(path).analyzers(*tls_analyzers()).build()
-    state = TuiState("replay tls.jsonl")
-    state.add_runner(runner.name, runner.stats)
-    async with runner:
-        async for batch in runner.batches():
-            state.apply_batch(batch)
-    state.finish()
+    state = await state_of(ReplayRunner.builder().file(path).analyzers(*tls_analyzers()).build(), "replay tls.jsonl")
     assert state.unparsed_bytes == len(mid)
     text, _ = draw(state, Ui(state), 120, 30)
     assert f"unparsed {len(mid)} B" in text.split("\n")[1]

@@ -79,7 +79,6 @@ def extract(
     body_whole = bool(exchange.response_body) and not exchange.response_body_truncated
     lost = False  # content we know we did not see (dropped events, truncated body)
 
-    b = CallBuilder()
     body_json = None
     if is_sse:
         if items and (sse_complete or not body_whole):
@@ -93,6 +92,7 @@ def extract(
     else:
         body_json = loads(exchange.response_body)
         lost = exchange.response_body_truncated
+        b = CallBuilder()
         try:
             fmt.read_body(body_json, b)
         except Exception:  # a field of an unexpected type: what was read before it stays
